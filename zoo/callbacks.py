@@ -1,0 +1,117 @@
+"""Lightning callbacks for GAN training: fixed-z sample grids and weights export."""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+
+import lightning as L
+import torch
+from torch import nn
+from torchvision.utils import make_grid, save_image
+
+from .serialization import GRID_FILE, save_weights
+
+
+def image_grid(images: torch.Tensor, nrow: int = 8) -> torch.Tensor:
+    """Images in [-1, 1] as one [C, H, W] grid in [0, 1]."""
+    return make_grid(images.float(), nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
+
+
+def run_dir(trainer: L.Trainer) -> Path:
+    return Path(trainer.log_dir or trainer.default_root_dir)
+
+
+class SampleGrid(L.Callback):
+    """Save a grid of G_ema samples from a fixed latent batch every ``every_n_g_iters`` generator iterations.
+
+    The grid goes to ``<log_dir>/samples/g_iter_XXXXXXX.png`` and, for a TensorBoard logger, to its images.
+    Conditional models get one row per class (cycling through the classes).
+    """
+
+    def __init__(self, every_n_g_iters: int = 500, n: int = 64, seed: int = 0):
+        self.every = every_n_g_iters
+        self.n = n
+        self.seed = seed
+        self._last_saved = -1
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        g_iters = pl_module.g_iters
+        if g_iters != self._last_saved and g_iters % self.every == 0 and g_iters > 0:
+            self.save(trainer, pl_module)
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        if pl_module.g_iters != self._last_saved:
+            self.save(trainer, pl_module)
+
+    def save(self, trainer, pl_module) -> None:
+        self._last_saved = pl_module.g_iters
+        if not trainer.is_global_zero:
+            return
+        generator = pl_module.G_ema
+        labels = None
+        if generator.num_classes:
+            labels = [(i // 8) % generator.num_classes for i in range(self.n)]
+        images = generator.sample(self.n, seed=self.seed, labels=labels)
+        grid = image_grid(images)
+        path = run_dir(trainer) / "samples" / f"g_iter_{pl_module.g_iters:07d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_image(grid, path)
+        experiment = getattr(trainer.logger, "experiment", None)
+        if hasattr(experiment, "add_image"):
+            experiment.add_image("samples", grid, global_step=pl_module.g_iters)
+
+
+@torch.no_grad()
+def recompute_batchnorm_stats(generator: nn.Module, batches: int = 16, batch_size: int = 256) -> nn.Module:
+    """Re-estimate BatchNorm running statistics of ``generator`` from its own samples ("standing statistics").
+
+    G_ema's weights differ from G's, so the statistics copied from G do not quite fit it; a cumulative average
+    (``momentum=None``) over ``batches`` batches of random latents gives statistics that do.
+    """
+    norms = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return generator
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None
+    generator.train()
+    device = next(generator.parameters()).device
+    for _ in range(batches):
+        z = torch.randn(batch_size, generator.latent_dim, device=device)
+        if generator.num_classes:
+            generator(z, torch.randint(generator.num_classes, (batch_size,), device=device))
+        else:
+            generator(z)
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    return generator.eval()
+
+
+class ExportWeights(L.Callback):
+    """At the end of training write a zoo weights folder: G_ema, raw G, config.json and a sample grid.
+
+    The folder (default ``<log_dir>/weights``) loads with ``zoo.load(folder)``; copy it to ``zoo/weights/<name>/`` and add an index entry to
+    bundle it. BatchNorm statistics of the exported G_ema are re-estimated (``standing_stats_batches``).
+    """
+
+    def __init__(self, dirpath: str | os.PathLike | None = None, standing_stats_batches: int = 16,
+                 grid_seed: int = 0):
+        self.dirpath = Path(dirpath) if dirpath else None
+        self.standing_stats_batches = standing_stats_batches
+        self.grid_seed = grid_seed
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        if not trainer.is_global_zero:
+            return
+        generator_ema = copy.deepcopy(pl_module.G_ema).float()
+        if self.standing_stats_batches:
+            torch.manual_seed(self.grid_seed)
+            recompute_batchnorm_stats(generator_ema, self.standing_stats_batches)
+        generator_raw = copy.deepcopy(pl_module.G).float().eval()
+        folder = self.dirpath or run_dir(trainer) / "weights"
+        save_weights(folder, generator_ema.cpu(), generator_raw.cpu())
+        labels = [(i // 8) % generator_ema.num_classes for i in range(64)] if generator_ema.num_classes else None
+        save_image(image_grid(generator_ema.sample(64, seed=self.grid_seed, labels=labels)), folder / GRID_FILE)

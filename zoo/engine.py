@@ -1,0 +1,228 @@
+"""The training engine every family subclasses: a LightningModule with manual dual-optimizer steps.
+
+Counting. Each ``training_step`` (one real batch) makes one discriminator update; every ``n_critic``-th
+``training_step`` also makes one generator update. So one *generator iteration* consumes ``n_critic`` real
+batches, and Lightning's ``global_step`` (which counts every optimizer step in manual optimization) advances by
+``n_critic + 1`` per generator iteration:
+
+    trainer.global_step == d_iters + g_iters == g_iters * (n_critic + 1)   (at a G-iteration boundary)
+
+Recipes therefore stop on ``model.max_g_iters`` (generator iterations) and leave ``trainer.max_steps`` at -1.
+
+EMA. ``G_ema`` tracks G: before ``ema_start`` generator iterations it is a copy of G; after, each generator
+update sets ``p_ema <- decay * p_ema + (1 - decay) * p``. Buffers (BatchNorm running statistics, spectral-norm
+vectors) are copied from G, not averaged; ``ExportWeights`` re-estimates G_ema's BatchNorm statistics from its
+own samples before export. G_ema is used for sample grids, evaluation and export.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor, nn
+
+from .errors import InvalidArgumentError
+from .losses import GANLoss, get_loss
+from .regularizers import Regularizer
+
+
+class GANModule(L.LightningModule):
+    """Base GAN LightningModule. Families implement ``build_generator`` and ``build_discriminator``.
+
+    Args:
+        loss: adversarial loss, a name from ``zoo.losses.LOSSES`` or a ``GANLoss`` object.
+        regularizers: applied in order (gradient penalty, R1, weight clipping, ...).
+        lr_g, lr_d, betas_g, betas_d: the two optimizers' own hyperparameters (TTUR: Heusel et al. 2017).
+        optimizer: "adam" or "rmsprop" (WGAN with clipping).
+        lr_schedule: "constant" or "linear" (linear decay to 0 at ``max_g_iters``), stepped per G iteration.
+        n_critic: discriminator updates per generator update, each on a fresh real batch.
+        ema_decay, ema_start: EMA generator (see module docstring); ``ema_decay=0`` makes G_ema a copy of G.
+        max_g_iters: stop after this many generator iterations (None: let the Trainer decide).
+        sample_every: save a fixed-z sample grid every this many generator iterations (0 disables it).
+    """
+
+    def __init__(
+        self,
+        *,
+        loss: str | GANLoss = "ns",
+        regularizers: Sequence[Regularizer] = (),
+        lr_g: float = 2e-4,
+        lr_d: float = 2e-4,
+        betas_g: tuple[float, float] = (0.5, 0.999),
+        betas_d: tuple[float, float] = (0.5, 0.999),
+        optimizer: str = "adam",
+        lr_schedule: str = "constant",
+        n_critic: int = 1,
+        ema_decay: float = 0.999,
+        ema_start: int = 0,
+        max_g_iters: int | None = None,
+        sample_every: int = 500,
+    ):
+        super().__init__()
+        if n_critic < 1:
+            raise InvalidArgumentError(f"n_critic must be >= 1, got {n_critic}")
+        if optimizer not in ("adam", "rmsprop"):
+            raise InvalidArgumentError(f"optimizer must be 'adam' or 'rmsprop', got {optimizer!r}")
+        if lr_schedule not in ("constant", "linear"):
+            raise InvalidArgumentError(f"lr_schedule must be 'constant' or 'linear', got {lr_schedule!r}")
+        if lr_schedule == "linear" and not max_g_iters:
+            raise InvalidArgumentError("lr_schedule='linear' decays to 0 at max_g_iters: set model.max_g_iters")
+        self.save_hyperparameters(ignore=["loss", "regularizers"])
+        self.automatic_optimization = False
+        self.loss = get_loss(loss)
+        self.regularizers = list(regularizers)
+        self.G = self.build_generator()
+        self.D = self.build_discriminator()
+        self.G_ema = copy.deepcopy(self.G).requires_grad_(False).eval()
+        self.d_iters = 0
+        self.g_iters = 0
+
+    # ------------------------------------------------------------------ hooks a family overrides
+    def build_generator(self) -> nn.Module:
+        raise NotImplementedError
+
+    def build_discriminator(self) -> nn.Module:
+        raise NotImplementedError
+
+    @property
+    def conditional(self) -> bool:
+        return bool(getattr(self.G, "num_classes", 0))
+
+    def latents(self, n: int) -> tuple[Tensor, Tensor | None]:
+        """Random latents (and, for conditional models, uniformly drawn labels) for a training batch."""
+        z = torch.randn(n, self.G.latent_dim, device=self.device)
+        y = torch.randint(self.G.num_classes, (n,), device=self.device) if self.conditional else None
+        return z, y
+
+    def generate(self, z: Tensor, y: Tensor | None = None, generator: nn.Module | None = None) -> Tensor:
+        generator = generator or self.G
+        return generator(z) if y is None else generator(z, y)
+
+    def discriminate(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        return self.D(x) if y is None else self.D(x, y)
+
+    def discriminator_loss(self, real: Tensor, labels: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
+        """One discriminator objective on a real batch: adversarial loss + regularizer penalties."""
+        z, y_fake = self.latents(real.shape[0])
+        with torch.no_grad():
+            fake = self.generate(z, y_fake)
+        real_scores = self.discriminate(real, labels)
+        fake_scores = self.discriminate(fake, y_fake)
+        loss = self.loss.d_loss(real_scores.float(), fake_scores.float())
+        logs = {"loss/d_adv": loss.detach(), "d/real_score": real_scores.detach().float().mean(),
+                "d/fake_score": fake_scores.detach().float().mean()}
+        for reg in self.regularizers:
+            penalty = reg.d_penalty(lambda x: self.discriminate(x, labels), real, fake)
+            if penalty is not None:
+                loss = loss + penalty
+                logs[f"reg/{type(reg).__name__}"] = penalty.detach()
+        return loss, logs
+
+    def generator_loss(self, batch_size: int) -> tuple[Tensor, dict[str, Tensor]]:
+        """One generator objective: adversarial loss on fresh fakes + generator-side penalties."""
+        z, y = self.latents(batch_size)
+        loss = self.loss.g_loss(self.discriminate(self.generate(z, y), y).float())
+        logs = {"loss/g_adv": loss.detach()}
+        for reg in self.regularizers:
+            penalty = reg.g_penalty(self.G)
+            if penalty is not None:
+                loss = loss + penalty
+                logs[f"reg/{type(reg).__name__}"] = penalty.detach()
+        return loss, logs
+
+    # ------------------------------------------------------------------ the training step
+    def configure_optimizers(self):
+        h = self.hparams
+        if h.optimizer == "adam":
+            opt_g = torch.optim.Adam(self.G.parameters(), lr=h.lr_g, betas=tuple(h.betas_g))
+            opt_d = torch.optim.Adam(self.D.parameters(), lr=h.lr_d, betas=tuple(h.betas_d))
+        else:
+            opt_g = torch.optim.RMSprop(self.G.parameters(), lr=h.lr_g)
+            opt_d = torch.optim.RMSprop(self.D.parameters(), lr=h.lr_d)
+        if h.lr_schedule == "constant":
+            return [opt_g, opt_d]
+        decay = lambda g_iter: max(0.0, 1.0 - g_iter / h.max_g_iters)  # noqa: E731
+        scheds = [torch.optim.lr_scheduler.LambdaLR(opt, decay) for opt in (opt_g, opt_d)]
+        return [opt_g, opt_d], scheds
+
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        real, labels = self.unpack_batch(batch)
+        opt_g, opt_d = self.optimizers()
+
+        self.toggle_optimizer(opt_d)
+        d_loss, logs = self.discriminator_loss(real, labels)
+        opt_d.zero_grad(set_to_none=True)
+        self.manual_backward(d_loss)
+        logs["grad_norm/d"] = grad_norm(self.D)
+        opt_d.step()
+        for reg in self.regularizers:
+            reg.after_d_step(self.D)
+        self.untoggle_optimizer(opt_d)
+        self.d_iters += 1
+        logs["loss/d"] = d_loss.detach()
+
+        if self.d_iters % self.hparams.n_critic == 0:
+            self.toggle_optimizer(opt_g)
+            g_loss, g_logs = self.generator_loss(real.shape[0])
+            opt_g.zero_grad(set_to_none=True)
+            self.manual_backward(g_loss)
+            g_logs["grad_norm/g"] = grad_norm(self.G)
+            opt_g.step()
+            self.untoggle_optimizer(opt_g)
+            self.g_iters += 1
+            self.update_ema()
+            for sched in self.lr_schedulers() or []:
+                sched.step()
+            logs.update(g_logs, **{"loss/g": g_loss.detach()})
+            if self.hparams.max_g_iters and self.g_iters >= self.hparams.max_g_iters:
+                self.trainer.should_stop = True
+        self.log_dict(logs)
+        self.log("g_iters", float(self.g_iters), prog_bar=True)
+
+    def unpack_batch(self, batch: Any) -> tuple[Tensor, Tensor | None]:
+        """Real images and, for conditional models, their labels."""
+        if isinstance(batch, (tuple, list)):
+            images, labels = batch[0], (batch[1] if len(batch) > 1 else None)
+        else:
+            images, labels = batch, None
+        if self.conditional and labels is None:
+            raise InvalidArgumentError("this family is class-conditional: the data module must yield (image, label)")
+        return images, (labels if self.conditional else None)
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        ema_params = list(self.G_ema.parameters())
+        params = [p.detach() for p in self.G.parameters()]
+        if self.g_iters <= self.hparams.ema_start or self.hparams.ema_decay == 0:
+            torch._foreach_copy_(ema_params, params)
+        else:
+            torch._foreach_lerp_(ema_params, params, 1.0 - self.hparams.ema_decay)
+        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
+            b_ema.copy_(b)
+
+    # ------------------------------------------------------------------ state that is not a tensor
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["gan_counters"] = {"d_iters": self.d_iters, "g_iters": self.g_iters}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        counters = checkpoint.get("gan_counters", {})
+        self.d_iters = counters.get("d_iters", 0)
+        self.g_iters = counters.get("g_iters", 0)
+
+    def configure_callbacks(self):
+        from .callbacks import SampleGrid
+
+        return [SampleGrid(every_n_g_iters=self.hparams.sample_every)] if self.hparams.sample_every else []
+
+
+def grad_norm(module: nn.Module) -> Tensor:
+    """Total L2 norm of a module's gradients (0 if none)."""
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.nn.utils.get_total_norm(grads).detach()
+

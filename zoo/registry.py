@@ -1,0 +1,118 @@
+"""The zoo index: which families exist (code) and which weights exist (``zoo/index.json``).
+
+Families register their LightningModule with ``@register_family("name")`` in their own file under
+``zoo/families/``. Weights are entries in ``index.json``, keyed by timm-style names ``<family>-<dataset>[-<res>]``;
+each records what the generator produces, where its weights are (bundled folder or Hub file, with sha256),
+the recipe that trained it, and its scores with the protocol that measured them.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import fnmatch
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import UnknownModelError
+
+INDEX_FILE = Path(__file__).with_name("index.json")
+WEIGHTS_DIR = Path(__file__).with_name("weights")
+FAMILIES: dict[str, type] = {}
+
+
+def register_family(name: str):
+    """Class decorator: register a GANModule subclass as family ``name``."""
+
+    def decorate(cls):
+        if name in FAMILIES and FAMILIES[name] is not cls:
+            raise ValueError(f"family {name!r} is registered twice ({FAMILIES[name].__qualname__}, {cls.__qualname__})")
+        cls.family = name
+        FAMILIES[name] = cls
+        return cls
+
+    return decorate
+
+
+def list_families() -> list[str]:
+    from . import families  # noqa: F401  (importing fills FAMILIES)
+
+    return sorted(FAMILIES)
+
+
+@dataclass
+class ModelEntry:
+    """One set of weights in the zoo."""
+
+    name: str
+    family: str
+    paper: str
+    dataset: str
+    resolution: int
+    channels: int
+    latent_dim: int
+    weights: dict[str, Any]
+    recipe: str | None = None
+    num_classes: int = 0
+    class_names: list[str] | None = None
+    license: str = "apache-2.0"
+    description: str = ""
+    training: dict[str, Any] = field(default_factory=dict)
+    scores: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def bundled_dir(self) -> Path | None:
+        folder = self.weights.get("bundled")
+        return WEIGHTS_DIR / folder if folder else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def read_index(path: Path = INDEX_FILE) -> dict[str, dict[str, Any]]:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def write_index(index: dict[str, dict[str, Any]], path: Path = INDEX_FILE) -> None:
+    """Rewrite the index atomically (sorted keys, so diffs stay small)."""
+    from .serialization import atomic_write_bytes
+
+    atomic_write_bytes(path, (json.dumps(index, indent=2, sort_keys=True) + "\n").encode())
+
+
+def _entries() -> dict[str, ModelEntry]:
+    return {name: ModelEntry(name=name, **fields) for name, fields in read_index().items()}
+
+
+def list_models(pattern: str = "*", *, family: str | None = None, dataset: str | None = None,
+                pretrained: bool = False) -> list[str]:
+    """Names in the index matching a shell wildcard (``"dcgan*"``), optionally filtered by family or dataset.
+
+    ``pretrained=True`` keeps only entries whose weights are on this machine (bundled), like timm's flag.
+    """
+    names = []
+    for name, entry in sorted(_entries().items()):
+        if not fnmatch.fnmatch(name, pattern):
+            continue
+        if family and entry.family != family or dataset and entry.dataset != dataset:
+            continue
+        if pretrained and not (entry.bundled_dir and entry.bundled_dir.is_dir()):
+            continue
+        names.append(name)
+    return names
+
+
+def get_entry(name: str) -> ModelEntry:
+    entries = _entries()
+    if name not in entries:
+        close = difflib.get_close_matches(name, list(entries), n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(close)}?" if close else "see zoo.list_models()"
+        raise UnknownModelError(f"unknown model {name!r}: {hint}")
+    return entries[name]
+
+
+def info(name: str) -> dict[str, Any]:
+    """Everything the index records about ``name`` (a copy: changing it does not change the index)."""
+    return copy.deepcopy(get_entry(name).to_dict())

@@ -1,0 +1,81 @@
+"""Regularizers, chosen in a recipe's ``model.regularizers`` list and applied by the engine.
+
+A regularizer can add a term to the discriminator loss (``d_penalty``), add a term to the generator loss
+(``g_penalty``), or act on the discriminator's weights after each of its updates (``after_d_step``).
+``critic`` is the discriminator with the batch's labels already bound: ``critic(x) -> scores``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+
+Critic = Callable[[Tensor], Tensor]
+
+
+class Regularizer:
+    def d_penalty(self, critic: Critic, real: Tensor, fake: Tensor) -> Tensor | None:
+        return None
+
+    def g_penalty(self, generator: nn.Module) -> Tensor | None:
+        return None
+
+    @torch.no_grad()
+    def after_d_step(self, discriminator: nn.Module) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({args})"
+
+
+def input_gradient(critic: Critic, x: Tensor) -> Tensor:
+    """d sum(critic(x)) / dx, kept in the graph so that a penalty on it can be backpropagated."""
+    x = x.detach().requires_grad_(True)
+    scores = critic(x)
+    (grad,) = torch.autograd.grad(scores.float().sum(), x, create_graph=True)
+    return grad.flatten(1).float()
+
+
+class WeightClipping(Regularizer):
+    """Arjovsky et al. 2017 (WGAN): clamp every critic parameter to [-clip, clip] after each critic update."""
+
+    def __init__(self, clip: float = 0.01):
+        self.clip = clip
+
+    @torch.no_grad()
+    def after_d_step(self, discriminator: nn.Module) -> None:
+        for p in discriminator.parameters():
+            p.clamp_(-self.clip, self.clip)
+
+
+class GradientPenalty(Regularizer):
+    """Gulrajani et al. 2017 (WGAN-GP): weight * E[(||grad D(x_hat)||_2 - 1)^2].
+
+    x_hat = eps * x_real + (1 - eps) * x_fake with eps ~ U(0, 1) per sample. ``one_sided=True`` penalises only
+    norms above 1: weight * E[max(0, ||grad|| - 1)^2] (also in Gulrajani et al., and Petzka et al. 2018).
+    """
+
+    def __init__(self, weight: float = 10.0, one_sided: bool = False):
+        self.weight = weight
+        self.one_sided = one_sided
+
+    def d_penalty(self, critic: Critic, real: Tensor, fake: Tensor) -> Tensor:
+        eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
+        x_hat = eps * real.detach() + (1 - eps) * fake.detach()
+        excess = input_gradient(critic, x_hat).norm(2, dim=1) - 1
+        if self.one_sided:
+            excess = excess.clamp(min=0)
+        return self.weight * excess.pow(2).mean()
+
+
+class R1(Regularizer):
+    """Mescheder et al. 2018: (gamma / 2) * E_real[||grad D(x)||_2^2], a zero-centred penalty on real data."""
+
+    def __init__(self, gamma: float = 10.0):
+        self.gamma = gamma
+
+    def d_penalty(self, critic: Critic, real: Tensor, fake: Tensor) -> Tensor:
+        return 0.5 * self.gamma * input_gradient(critic, real).pow(2).sum(dim=1).mean()

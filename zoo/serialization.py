@@ -1,0 +1,152 @@
+"""Weights folders: ``config.json`` + ``model.safetensors`` (G_ema) [+ ``model_noema.safetensors`` (raw G)].
+
+Nothing here unpickles: tensors come from safetensors only, and every file can be checked against a sha256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .errors import WeightsError, WeightsNotFoundError
+from .generator import Generator, generator_class
+
+EMA_FILE = "model.safetensors"
+RAW_FILE = "model_noema.safetensors"
+CONFIG_FILE = "config.json"
+GRID_FILE = "grid.png"
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_sha256(path: str | os.PathLike, expected: str | None) -> None:
+    """Raise a one-line error if ``path`` does not hash to ``expected`` (None skips the check)."""
+    if expected is None:
+        return
+    actual = sha256_file(path)
+    if actual != expected:
+        raise WeightsError(
+            f"{path} has sha256 {actual[:12]}... but the zoo index expects {expected[:12]}...: the file is altered or "
+            f"truncated; delete it and reinstall or re-download it")
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write a file so that a crash leaves either the old or the new file, never half of one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_config(folder: str | os.PathLike, **hub_kwargs: Any) -> dict:
+    """Read ``config.json`` from a local folder (or, through huggingface_hub, from a Hub repo id)."""
+    path = Path(folder) / CONFIG_FILE
+    if not path.is_file():
+        if Path(folder).exists() or not _looks_like_repo_id(str(folder)):
+            raise WeightsNotFoundError(f"{folder} has no {CONFIG_FILE}: it is not a zoo weights folder")
+        from huggingface_hub import hf_hub_download
+
+        path = Path(hf_hub_download(str(folder), CONFIG_FILE, **hub_kwargs))
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise WeightsError(f"{path} is not valid JSON ({err.msg}, line {err.lineno}): re-create the weights folder") from None
+
+
+def _looks_like_repo_id(name: str) -> bool:
+    return name.count("/") == 1 and not name.startswith((".", "/", "~"))
+
+
+def build_generator(config: dict) -> Generator:
+    """Instantiate the generator class named in ``config`` from the config's init kwargs."""
+    cls = generator_class(config.get("generator_class"))
+    params = inspect.signature(cls.__init__).parameters
+    kwargs = {k: v for k, v in config.items() if k in params and k != "self"}
+    return cls(**kwargs)
+
+
+def load_state(model: torch.nn.Module, file: str | os.PathLike) -> None:
+    """Load safetensors into ``model``, refusing missing, unexpected or misshapen keys with their names."""
+    state = load_file(str(file))
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    misshapen = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
+    problems = []
+    if missing:
+        problems.append(f"missing keys {missing[:5]}")
+    if unexpected:
+        problems.append(f"unexpected keys {unexpected[:5]}")
+    if misshapen:
+        k = misshapen[0]
+        problems.append(f"misshapen {k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}")
+    if problems:
+        raise WeightsError(f"{file} does not fit {type(model).__name__}: {'; '.join(problems)}")
+    model.load_state_dict(state)
+
+
+def load_folder(
+    folder: str | os.PathLike,
+    *,
+    ema: bool = True,
+    device: str | torch.device = "cpu",
+    sha256: dict[str, str] | None = None,
+) -> Generator:
+    """Build the generator of a weights folder, check its files' sha256 if given, and return it in eval mode."""
+    folder = Path(folder)
+    weights = folder / (EMA_FILE if ema else RAW_FILE)
+    if not weights.is_file():
+        if not ema and (folder / EMA_FILE).is_file():
+            raise WeightsNotFoundError(f"{folder} ships only the EMA generator: call load(..., ema=True)")
+        raise WeightsNotFoundError(f"{weights} is missing: reinstall the package or re-download the weights folder")
+    sha256 = sha256 or {}
+    verify_sha256(folder / CONFIG_FILE, sha256.get(CONFIG_FILE))
+    verify_sha256(weights, sha256.get(weights.name))
+    generator = build_generator(read_config(folder))
+    load_state(generator, weights)
+    return generator.to(device).eval().requires_grad_(False)
+
+
+def save_weights(
+    folder: str | os.PathLike,
+    generator_ema: Generator,
+    generator_raw: Generator | None = None,
+    *,
+    extra_config: dict | None = None,
+) -> dict[str, str]:
+    """Write a weights folder atomically file by file; return ``{file name: sha256}``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {"generator_class": type(generator_ema).__name__, **generator_ema._hub_mixin_config,
+              **(extra_config or {})}
+    atomic_write_bytes(folder / CONFIG_FILE, (json.dumps(config, indent=2, sort_keys=True) + "\n").encode())
+    for name, module in ((EMA_FILE, generator_ema), (RAW_FILE, generator_raw)):
+        if module is None:
+            continue
+        state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+        tmp = folder / f".{name}.tmp"
+        save_file(state, str(tmp), metadata={"format": "pt"})
+        os.replace(tmp, folder / name)
+    return {p.name: sha256_file(p) for p in sorted(folder.iterdir()) if p.name in (CONFIG_FILE, EMA_FILE, RAW_FILE)}
