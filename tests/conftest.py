@@ -14,3 +14,21 @@ torch.set_num_threads(2)
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+def random_loader(n=32, batch_size=8, channels=1, size=28, num_classes=10, seed=0):
+    """A small labelled data set of random images in [-1, 1]."""
+    g = torch.Generator().manual_seed(seed)
+    images = torch.rand(n, channels, size, size, generator=g) * 2 - 1
+    labels = torch.randint(num_classes, (n,), generator=g)
+    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(images, labels), batch_size=batch_size,
+                                       shuffle=False, drop_last=True)
+
+
+def quiet_trainer(**kwargs):
+    import lightning as L
+
+    options = dict(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                   enable_model_summary=False, max_epochs=-1)
+    options.update(kwargs)
+    return L.Trainer(**options)

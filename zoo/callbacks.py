@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import lightning as L
@@ -93,8 +96,9 @@ def recompute_batchnorm_stats(generator: nn.Module, batches: int = 16, batch_siz
 class ExportWeights(L.Callback):
     """At the end of training write a zoo weights folder: G_ema, raw G, config.json and a sample grid.
 
-    The folder (default ``<log_dir>/weights``) loads with ``zoo.load(folder)``; copy it to ``zoo/weights/<name>/`` and add an index entry to
-    bundle it. BatchNorm statistics of the exported G_ema are re-estimated (``standing_stats_batches``).
+    The folder (default ``<log_dir>/weights``) loads with ``zoo.load(folder)``; copy it to ``zoo/weights/<name>/``
+    and add an index entry to bundle it. BatchNorm statistics of the exported G_ema are re-estimated
+    (``standing_stats_batches``).
     """
 
     def __init__(self, dirpath: str | os.PathLike | None = None, standing_stats_batches: int = 16,
@@ -103,9 +107,13 @@ class ExportWeights(L.Callback):
         self.standing_stats_batches = standing_stats_batches
         self.grid_seed = grid_seed
 
+    def on_train_start(self, trainer, pl_module) -> None:
+        self._start = time.perf_counter()
+
     def on_train_end(self, trainer, pl_module) -> None:
         if not trainer.is_global_zero:
             return
+        wall_time = time.perf_counter() - self._start
         generator_ema = copy.deepcopy(pl_module.G_ema).float()
         if self.standing_stats_batches:
             torch.manual_seed(self.grid_seed)
@@ -115,3 +123,8 @@ class ExportWeights(L.Callback):
         save_weights(folder, generator_ema.cpu(), generator_raw.cpu())
         labels = [(i // 8) % generator_ema.num_classes for i in range(64)] if generator_ema.num_classes else None
         save_image(image_grid(generator_ema.sample(64, seed=self.grid_seed, labels=labels)), folder / GRID_FILE)
+        training = {"g_iters": pl_module.g_iters, "d_iters": pl_module.d_iters, "global_step": trainer.global_step,
+                    "wall_time_s": round(wall_time, 1), "precision": str(trainer.precision),
+                    "devices": trainer.world_size, "torch": torch.__version__,
+                    "date": datetime.now(timezone.utc).strftime("%Y-%m-%d")}
+        (folder / "training.json").write_text(json.dumps(training, indent=2) + "\n")

@@ -134,7 +134,7 @@ def _load_command_modules() -> None:
     """Modules that register more subcommands with ``@command``; missing optional ones are skipped."""
     import importlib
 
-    for module in ("zoo.metrics.cli", "zoo.hub", "zoo.convert.cli"):
+    for module in ("zoo.bundle", "zoo.metrics.cli", "zoo.hub", "zoo.convert.cli"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as err:

@@ -131,13 +131,15 @@ class Generator(
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs: Any):
         """Rebuild a generator from a folder or Hub repo; on the base class the config picks the subclass."""
+        kwargs.setdefault("strict", True)  # the mixin's default (False) would ignore missing or unexpected weights
         if cls is Generator:
             from .serialization import read_config
 
             config = read_config(pretrained_model_name_or_path, **{
                 k: kwargs[k] for k in ("revision", "cache_dir", "token", "local_files_only") if k in kwargs})
             cls = generator_class(config.get("generator_class"))
-        return super(Generator, cls).from_pretrained(pretrained_model_name_or_path, **kwargs)
+        # explicit form: cls may have been replaced by the subclass named in config.json
+        return super(Generator, cls).from_pretrained(pretrained_model_name_or_path, **kwargs)  # noqa: UP008
 
 
 def generator_class(name: str | None) -> type[Generator]:

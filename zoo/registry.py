@@ -71,15 +71,16 @@ class ModelEntry:
         return asdict(self)
 
 
-def read_index(path: Path = INDEX_FILE) -> dict[str, dict[str, Any]]:
+def read_index(path: Path | None = None) -> dict[str, dict[str, Any]]:
+    path = path or INDEX_FILE
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def write_index(index: dict[str, dict[str, Any]], path: Path = INDEX_FILE) -> None:
+def write_index(index: dict[str, dict[str, Any]], path: Path | None = None) -> None:
     """Rewrite the index atomically (sorted keys, so diffs stay small)."""
     from .serialization import atomic_write_bytes
 
-    atomic_write_bytes(path, (json.dumps(index, indent=2, sort_keys=True) + "\n").encode())
+    atomic_write_bytes(path or INDEX_FILE, (json.dumps(index, indent=2, sort_keys=True) + "\n").encode())
 
 
 def _entries() -> dict[str, ModelEntry]:

@@ -72,7 +72,8 @@ def read_config(folder: str | os.PathLike, **hub_kwargs: Any) -> dict:
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as err:
-        raise WeightsError(f"{path} is not valid JSON ({err.msg}, line {err.lineno}): re-create the weights folder") from None
+        raise WeightsError(
+            f"{path} is not valid JSON ({err.msg}, line {err.lineno}): re-create the weights folder") from None
 
 
 def _looks_like_repo_id(name: str) -> bool:
@@ -116,6 +117,8 @@ def load_folder(
 ) -> Generator:
     """Build the generator of a weights folder, check its files' sha256 if given, and return it in eval mode."""
     folder = Path(folder)
+    if not (folder / CONFIG_FILE).is_file():
+        raise WeightsNotFoundError(f"{folder} has no {CONFIG_FILE}: it is not a zoo weights folder")
     weights = folder / (EMA_FILE if ema else RAW_FILE)
     if not weights.is_file():
         if not ema and (folder / EMA_FILE).is_file():

@@ -1,0 +1,182 @@
+"""The training engine: TTUR, n_critic counting, EMA, optimizer toggling, and a short fit of every family."""
+
+import lightning as L
+import pytest
+import torch
+from conftest import quiet_trainer, random_loader
+
+from zoo.engine import GANModule
+from zoo.errors import InvalidArgumentError
+from zoo.families.dcgan import DCGAN
+from zoo.registry import FAMILIES, list_families
+
+TINY = dict(latent_dim=8, width=4, sample_every=0)
+
+# Small settings per family for a fast fit; every registered family must appear here.
+TINY_FAMILIES = {
+    "gan": dict(latent_dim=8, g_hidden=(16,), d_hidden=(16,), sample_every=0),
+    "dcgan": TINY,
+    "lsgan": TINY,
+    "wgan": TINY,
+    "wgan-gp": TINY,
+    "sngan": dict(latent_dim=8, width=4, sample_every=0),
+}
+
+
+def params(module):
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def same(a, b):
+    return all(torch.equal(x, y) for x, y in zip(a, b))
+
+
+def test_every_registered_family_has_a_tiny_config():
+    assert set(list_families()) <= set(TINY_FAMILIES) | {"biggan", "biggan-deep"}
+
+
+@pytest.mark.parametrize("family", sorted(TINY_FAMILIES))
+def test_short_fit_of_every_family(family):
+    model = FAMILIES[family](**TINY_FAMILIES[family], max_g_iters=2)
+    g0, d0 = params(model.G), params(model.D)
+    trainer = quiet_trainer(log_every_n_steps=1)
+    trainer.fit(model, random_loader())
+    n_critic = model.hparams.n_critic
+    assert model.g_iters == 2 and model.d_iters == 2 * n_critic
+    assert trainer.global_step == 2 * (n_critic + 1)  # Lightning counts every optimizer step
+    metrics = trainer.callback_metrics
+    assert torch.isfinite(metrics["loss/d"]) and torch.isfinite(metrics["loss/g"])
+    assert not same(g0, params(model.G)) and not same(d0, params(model.D))
+
+
+def test_two_time_scale_optimizers():
+    model = DCGAN(**TINY, lr_g=1e-4, lr_d=4e-4, betas_g=(0.0, 0.9), betas_d=(0.5, 0.99))
+    opt_g, opt_d = model.configure_optimizers()
+    assert opt_g.param_groups[0]["lr"] == 1e-4 and opt_d.param_groups[0]["lr"] == 4e-4
+    assert opt_g.param_groups[0]["betas"] == (0.0, 0.9) and opt_d.param_groups[0]["betas"] == (0.5, 0.99)
+    g_ids = {id(p) for p in model.G.parameters()}
+    d_ids = {id(p) for group in opt_d.param_groups for p in group["params"]}
+    assert g_ids == {id(p) for group in opt_g.param_groups for p in group["params"]} and not g_ids & d_ids
+
+
+class Recorder(L.Callback):
+    """Snapshots G and D after every training batch."""
+
+    def __init__(self):
+        self.g, self.d = [], []
+
+    def on_train_batch_end(self, trainer, pl_module, *args):
+        self.g.append(params(pl_module.G))
+        self.d.append(params(pl_module.D))
+
+
+def test_n_critic_counts_updates():
+    model = DCGAN(**TINY, n_critic=3, max_g_iters=4)
+    recorder = Recorder()
+    g_init = params(model.G)
+    trainer = quiet_trainer(callbacks=[recorder])
+    trainer.fit(model, random_loader(n=128))
+    assert (model.d_iters, model.g_iters, trainer.global_step) == (12, 4, 16)
+    snapshots = [g_init] + recorder.g
+    g_changed = [not same(a, b) for a, b in zip(snapshots, snapshots[1:])]
+    assert g_changed == [False, False, True] * 4  # G moves on every third batch only
+    d_snapshots = [None] + recorder.d
+    assert all(not same(a, b) for a, b in zip(d_snapshots[1:], d_snapshots[2:]))  # D moves on every batch
+
+
+class Spy(DCGAN):
+    """Records each net's state at the start of the other net's step."""
+
+    def discriminator_loss(self, real, labels):
+        self.g_at_d_step = params(self.G)
+        self.g_trainable_in_d_step = any(p.requires_grad for p in self.G.parameters())
+        return super().discriminator_loss(real, labels)
+
+    def generator_loss(self, batch_size):
+        self.d_at_g_step = params(self.D)
+        self.d_grads_at_g_step = [p.grad.clone() for p in self.D.parameters()]
+        self.d_trainable_in_g_step = any(p.requires_grad for p in self.D.parameters())
+        return super().generator_loss(batch_size)
+
+
+class ToggleCheck(L.Callback):
+    def __init__(self):
+        self.checked = 0
+
+    def on_train_batch_end(self, trainer, model, *args):
+        assert not model.g_trainable_in_d_step and not model.d_trainable_in_g_step
+        # the G update left D's weights and gradients exactly as the D update had left them
+        assert same(model.d_at_g_step, params(model.D))
+        assert same(model.d_grads_at_g_step, [p.grad for p in model.D.parameters()])
+        # the D update did not move G (G moved only in the G update that followed)
+        assert same(model.g_at_d_step, model.g_before_g_step)
+        self.checked += 1
+
+    def on_train_batch_start(self, trainer, model, *args):
+        model.g_before_g_step = params(model.G)
+
+
+def test_toggling_isolates_the_two_updates():
+    model = Spy(**TINY, max_g_iters=3)
+    check = ToggleCheck()
+    quiet_trainer(callbacks=[check]).fit(model, random_loader())
+    assert check.checked == 3
+    assert all(p.requires_grad for p in model.parameters() if p not in set(model.G_ema.parameters()))
+
+
+def test_ema_closed_form():
+    decay, k = 0.9, 5
+    model = DCGAN(**TINY, ema_decay=decay, max_g_iters=k)
+    theta0 = params(model.G_ema)
+    recorder = Recorder()
+    quiet_trainer(callbacks=[recorder]).fit(model, random_loader(n=64))
+    thetas = recorder.g  # G after update i = 1..k (n_critic = 1)
+    for j, ema in enumerate(model.G_ema.parameters()):
+        expected = decay ** k * theta0[j] + sum((1 - decay) * decay ** (k - i) * thetas[i - 1][j]
+                                                for i in range(1, k + 1))
+        torch.testing.assert_close(ema, expected, rtol=1e-5, atol=1e-6)
+    # buffers (BatchNorm statistics) are copied from G, not averaged
+    for b_ema, b in zip(model.G_ema.buffers(), model.G.buffers()):
+        assert torch.equal(b_ema, b)
+
+
+def test_ema_is_a_copy_of_g_before_the_start_step():
+    model = DCGAN(**TINY, ema_decay=0.99, ema_start=3, max_g_iters=3)
+    quiet_trainer().fit(model, random_loader())
+    assert same(params(model.G_ema), params(model.G))
+    model = DCGAN(**TINY, ema_decay=0.99, ema_start=3, max_g_iters=4)
+    quiet_trainer().fit(model, random_loader())
+    assert not same(params(model.G_ema), params(model.G))
+
+
+def test_linear_lr_schedule_decays_per_generator_iteration():
+    model = DCGAN(**TINY, n_critic=2, lr_schedule="linear", max_g_iters=4, lr_g=1e-3, lr_d=2e-3)
+    trainer = quiet_trainer()
+    trainer.fit(model, random_loader(n=64))
+    opt_g, opt_d = trainer.optimizers
+    assert opt_g.param_groups[0]["lr"] == pytest.approx(0.0) and opt_d.param_groups[0]["lr"] == pytest.approx(0.0)
+    with pytest.raises(InvalidArgumentError, match="set model.max_g_iters"):
+        DCGAN(**TINY, lr_schedule="linear")
+
+
+def test_bad_engine_arguments_are_one_line_errors():
+    for kwargs, message in [({"n_critic": 0}, "n_critic must be >= 1"), ({"optimizer": "sgd"}, "'adam' or 'rmsprop'"),
+                            ({"loss": "nope"}, "unknown loss")]:
+        with pytest.raises(InvalidArgumentError, match=message) as info:
+            DCGAN(**TINY, **kwargs)
+        assert "\n" not in str(info.value)
+
+
+def test_checkpoint_keeps_counters(tmp_path):
+    model = DCGAN(**TINY, n_critic=2, max_g_iters=2)
+    trainer = quiet_trainer()
+    trainer.fit(model, random_loader())
+    trainer.save_checkpoint(tmp_path / "x.ckpt")
+    restored = DCGAN(**TINY, n_critic=2)
+    restored.on_load_checkpoint(torch.load(tmp_path / "x.ckpt", weights_only=False))
+    assert (restored.d_iters, restored.g_iters) == (4, 2)
+
+
+def test_base_engine_needs_networks():
+    with pytest.raises(NotImplementedError):
+        GANModule()
