@@ -13,7 +13,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import huggingface_hub
 import pytest
 import torch
 from huggingface_hub import ModelCard, constants
@@ -31,9 +30,14 @@ from zoo.serialization import load_state, save_weights, sha256_file
 
 REAL_BUNDLED = zoo.list_models(pretrained=True)
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
-SCORES = [{"metrics": {"fid": 12.5, "is": {"mean": 3.25, "std": 0.05}},
-           "protocol": {"extractor": "fmnist-cnn", "n_samples": 10000, "reference": {"split": "test", "n": 10000},
-                        "seed": 0}}]
+PROTOCOL = {"extractor": "fmnist-cnn", "extractor_weights_sha256": "ab" * 32, "resize": "none", "n_generated": 10000,
+            "reference": {"dataset": "fashion-mnist", "split": "test", "count": 10000, "resolution": 28}, "seed": 0,
+            "date": "2026-11-23"}
+# the layout zoo.metrics writes into the index
+SCORES = [{"metrics": {"fid": 12.5, "kid_mean": 0.0125, "kid_std": 0.002, "is_mean": 3.25, "is_std": 0.05,
+                       "precision": 0.7, "recall": 0.375},
+           "coverage": {"classes_covered": 10, "num_classes": 10, "kl_uniform": 0.03, "class_histogram": [100] * 10},
+           "protocol": PROTOCOL}]
 
 
 def tiny_entry(weights: dict, **extra) -> dict:
@@ -121,19 +125,24 @@ def test_card_shows_metrics_with_protocol(tiny_zoo, tmp_path):
     assert card.data.datasets == ["zalando-datasets/fashion_mnist"]
     assert {"gan", "dcgan", "fashion-mnist"} <= set(card.data.tags)
     results = {r.metric_type: r for r in card.data.eval_results}
-    assert results["fid"].metric_value == 12.5 and results["is"].metric_value == 3.25
-    assert results["fid"].metric_args == SCORES[0]["protocol"] and results["fid"].dataset_split == "test"
-    protocol_text = "extractor=fmnist-cnn; n_samples=10000; reference.n=10000; reference.split=test; seed=0"
-    assert f"| fid | 12.5 | {protocol_text} |" in card.text
-    assert "| is | 3.25 ± 0.05 |" in card.text
+    assert {k: r.metric_value for k, r in results.items()} == {
+        "fid": 12.5, "kid": 0.0125, "is": 3.25, "precision": 0.7, "recall": 0.375, "classes_covered": 10,
+        "kl_uniform": 0.03}
+    assert all(r.metric_args == PROTOCOL and r.dataset_split == "test" for r in results.values())
+    assert results["fid"].metric_name == "FID" and results["is"].metric_name == "Inception Score"
+    protocol_text = ("fmnist-cnn features (weights abababababab), 10,000 samples, seed 0, vs fashion-mnist test split "
+                     "(10,000 images at 28 px), resize none, 2026-11-23")
+    assert f"| FID | 12.5 | {protocol_text} |" in card.text
+    assert "| Inception Score | 3.25 ± 0.05 |" in card.text and "| KID | 0.0125 ± 0.002 |" in card.text
     assert "hf://org/tiny-fmnist@" in card.text
 
 
 def test_card_without_scores(tiny_zoo, tmp_path):
-    tiny_zoo["tiny-fmnist"]["scores"] = []
+    tiny_zoo["tiny-fmnist"].update(scores=[], license="mit (upstream code; the data's own terms apply)")
     zoo.registry.write_index(tiny_zoo)
     build_repo_folder("tiny-fmnist", tmp_path / "pub", "org/tiny-fmnist")
     card = ModelCard.load(tmp_path / "pub" / "README.md")
+    assert card.data.license == "mit" and "License: mit (upstream code; the data's own terms apply)." in card.text
     assert card.data.eval_results is None and "model-index" not in card.content
     assert "Not scored yet" in card.text
 
@@ -141,13 +150,13 @@ def test_card_without_scores(tiny_zoo, tmp_path):
 def test_card_metrics_accepts_the_score_layouts():
     protocol = {"extractor": "x"}
     rows = card_metrics([
-        {"metrics": {"FID": 10, "IS": [2.5, 0.5], "note": "text"}, "protocol": protocol},
-        {"metric": "KID", "value": 0.01, "protocol": protocol},
-        {"precision": 0.7, "recall": 0.4},
+        {"metrics": {"FID": 10, "IS": [2.5, 0.5], "note": "text", "hist": [1, 2, 3]}, "protocol": protocol},
+        {"metric": "KID", "value": {"mean": 0.01, "std": 0.001}, "protocol": protocol},
+        {"precision": 0.7, "recall": True},
         "garbage",
     ])
     assert [(r["metric"], r["value"], r["std"]) for r in rows] == [
-        ("FID", 10.0, None), ("IS", 2.5, 0.5), ("KID", 0.01, None), ("precision", 0.7, None), ("recall", 0.4, None)]
+        ("fid", 10.0, None), ("is", 2.5, 0.5), ("kid", 0.01, 0.001), ("precision", 0.7, None)]
     assert rows[0]["protocol"] == protocol and rows[3]["protocol"] == {}
     assert card_metrics([]) == [] and card_metrics(None) == []
 
@@ -237,8 +246,12 @@ def test_hub_entry_pinned_and_checked(tiny_zoo, tmp_path, hub_cache):
     tiny_zoo["tiny-hub"] = hub_index_entry(out)
     tiny_zoo["tiny-bad-sha"] = hub_index_entry(out, sha="0" * 64)
     tiny_zoo["tiny-uncached"] = hub_index_entry(out, repo_id="org/uncached")
+    tiny_zoo["tiny-unpinned"] = hub_index_entry(out)
+    tiny_zoo["tiny-unpinned"]["weights"]["hub"].update(revision=None, sha256=None)
     zoo.registry.write_index(tiny_zoo)
     assert same_samples(zoo.load("tiny-fmnist"), zoo.load("tiny-hub"))
+    with pytest.warns(UserWarning, match=f"pins no revision or sha256 .* using commit {COMMIT[:12]}"):
+        assert same_samples(zoo.load("tiny-fmnist"), zoo.load("tiny-unpinned"))
     assert same_samples(zoo.load("tiny-fmnist", ema=False), zoo.load("tiny-hub", ema=False))
     with pytest.raises(WeightsError) as excinfo:
         zoo.load("tiny-bad-sha")
@@ -289,6 +302,12 @@ def test_converter_entry_converts_once_into_the_cache(tiny_zoo, tmp_path, hub_ca
     with pytest.warns(UserWarning, match="using local weights"):
         assert same_samples(reference, zoo.load("tiny-converted", weights=upstream / "G_ema.safetensors"))
     assert len(calls) == 1  # same file, same converter: the cache serves it
+    # a converted entry publishes as a plain zoo repo (no converter needed to load it back)
+    with pytest.warns(UserWarning, match="using local weights"):
+        publish("tiny-converted", "org/converted", dry_run=tmp_path / "pub", weights=upstream / "G_ema.safetensors")
+    assert same_samples(reference, zoo.load(tmp_path / "pub"))
+    assert "converted from the upstream checkpoint `upstream/gan/G_ema.safetensors`" in (
+        tmp_path / "pub" / "README.md").read_text()
 
 
 # ------------------------------------------------------------------------------------------- upload, loopback Hub
@@ -393,8 +412,8 @@ def fake_hub(monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, "ENDPOINT", endpoint)
     monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", endpoint + "/{repo_id}/resolve/{revision}/{filename}")
-    monkeypatch.setattr(huggingface_hub._commit_api, "is_xet_available", lambda: False)
-    monkeypatch.setattr(huggingface_hub.file_download, "is_xet_available", lambda: False)
+    monkeypatch.setattr("huggingface_hub._commit_api.is_xet_available", lambda: False)
+    monkeypatch.setattr("huggingface_hub.file_download.is_xet_available", lambda: False)
     monkeypatch.setenv("HF_TOKEN", "hf_test_token")
     yield handler
     server.shutdown()

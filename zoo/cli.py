@@ -162,4 +162,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m zoo.cli`: run the imported module's main, where the other modules register their commands
+    from zoo.cli import main as zoo_main
+
+    sys.exit(zoo_main())

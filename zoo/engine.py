@@ -13,10 +13,17 @@ EMA. ``G_ema`` tracks G: before ``ema_start`` generator iterations it is a copy 
 update sets ``p_ema <- decay * p_ema + (1 - decay) * p``. Buffers (BatchNorm running statistics, spectral-norm
 vectors) are copied from G, not averaged; ``ExportWeights`` re-estimates G_ema's BatchNorm statistics from its
 own samples before export. G_ema is used for sample grids, evaluation and export.
+
+Several processes (``zoo.distributed``, strategy ``gan_ddp``). ``net("G")``/``net("D")`` return the network's DDP
+wrapper while that network is being updated (so only its gradients are averaged), the module itself otherwise;
+``latents`` draws the latents of the whole global batch from the (identically seeded) RNG and keeps this rank's
+slice, so N processes with batch B train like one process with batch N*B. ``grad_accum`` splits each batch into
+micro-batches whose gradients add up before the update (same batch, less memory).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Sequence
 from typing import Any
@@ -25,6 +32,7 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
+from . import distributed  # noqa: F401  (registers the "gan_ddp" strategy for recipes)
 from .errors import InvalidArgumentError
 from .losses import GANLoss, get_loss
 from .regularizers import Regularizer
@@ -43,6 +51,8 @@ class GANModule(L.LightningModule):
         ema_decay, ema_start: EMA generator (see module docstring); ``ema_decay=0`` makes G_ema a copy of G.
         max_g_iters: stop after this many generator iterations (None: let the Trainer decide).
         sample_every: save a fixed-z sample grid every this many generator iterations (0 disables it).
+        grad_accum: micro-batches per batch; their gradients are summed (each loss scaled by 1/grad_accum) before
+            the update. Under DDP only the last micro-batch synchronises.
     """
 
     def __init__(
@@ -61,10 +71,13 @@ class GANModule(L.LightningModule):
         ema_start: int = 0,
         max_g_iters: int | None = None,
         sample_every: int = 500,
+        grad_accum: int = 1,
     ):
         super().__init__()
         if n_critic < 1:
             raise InvalidArgumentError(f"n_critic must be >= 1, got {n_critic}")
+        if grad_accum < 1:
+            raise InvalidArgumentError(f"grad_accum must be >= 1, got {grad_accum}")
         if optimizer not in ("adam", "rmsprop"):
             raise InvalidArgumentError(f"optimizer must be 'adam' or 'rmsprop', got {optimizer!r}")
         if lr_schedule not in ("constant", "linear"):
@@ -80,6 +93,8 @@ class GANModule(L.LightningModule):
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False).eval()
         self.d_iters = 0
         self.g_iters = 0
+        self._phase: str | None = None  # "D" or "G" while that network's loss is computed and backpropagated
+        self.step_logs: dict[str, Tensor] = {}  # the last training step's losses, scores and gradient norms
 
     # ------------------------------------------------------------------ hooks a family overrides
     def build_generator(self) -> nn.Module:
@@ -93,17 +108,36 @@ class GANModule(L.LightningModule):
         return bool(getattr(self.G, "num_classes", 0))
 
     def latents(self, n: int) -> tuple[Tensor, Tensor | None]:
-        """Random latents (and, for conditional models, uniformly drawn labels) for a training batch."""
-        z = torch.randn(n, self.G.latent_dim, device=self.device)
-        y = torch.randint(self.G.num_classes, (n,), device=self.device) if self.conditional else None
+        """Random latents (and, for conditional models, uniformly drawn labels) for a training batch.
+
+        With several processes, the latents of the global batch are drawn and this rank's ``n`` rows kept.
+        """
+        rank, world = self.rank_and_world()
+        rows = slice(rank * n, (rank + 1) * n)
+        z = torch.randn(n * world, self.G.latent_dim, device=self.device)[rows]
+        y = torch.randint(self.G.num_classes, (n * world,), device=self.device)[rows] if self.conditional else None
         return z, y
 
+    def rank_and_world(self) -> tuple[int, int]:
+        trainer = self._trainer
+        return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+
+    def net(self, name: str) -> nn.Module:
+        """``self.G`` or ``self.D``, or its DDP wrapper while that network is the one being updated."""
+        return (self._phase == name and self.ddp_wrapper(name)) or getattr(self, name)
+
+    def ddp_wrapper(self, name: str) -> nn.Module | None:
+        """The strategy's DDP wrapper of network ``name`` (``zoo.distributed``), None with one process."""
+        strategy = self._trainer.strategy if self._trainer is not None else None
+        return strategy.ddp_wrapper(name) if hasattr(strategy, "ddp_wrapper") else None
+
     def generate(self, z: Tensor, y: Tensor | None = None, generator: nn.Module | None = None) -> Tensor:
-        generator = generator or self.G
+        generator = generator or self.net("G")
         return generator(z) if y is None else generator(z, y)
 
     def discriminate(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        return self.D(x) if y is None else self.D(x, y)
+        D = self.net("D")
+        return D(x) if y is None else D(x, y)
 
     def discriminator_loss(self, real: Tensor, labels: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
         """One discriminator objective on a real batch: adversarial loss + regularizer penalties."""
@@ -154,9 +188,10 @@ class GANModule(L.LightningModule):
         opt_g, opt_d = self.optimizers()
 
         self.toggle_optimizer(opt_d)
-        d_loss, logs = self.discriminator_loss(real, labels)
         opt_d.zero_grad(set_to_none=True)
-        self.manual_backward(d_loss)
+        k = self.hparams.grad_accum
+        reals, labels_k = real.chunk(k), (labels.chunk(k) if labels is not None else [None] * k)
+        d_loss, logs = self.accumulate("D", lambda i: self.discriminator_loss(reals[i], labels_k[i]))
         logs["grad_norm/d"] = grad_norm(self.D)
         opt_d.step()
         for reg in self.regularizers:
@@ -167,9 +202,8 @@ class GANModule(L.LightningModule):
 
         if self.d_iters % self.hparams.n_critic == 0:
             self.toggle_optimizer(opt_g)
-            g_loss, g_logs = self.generator_loss(real.shape[0])
             opt_g.zero_grad(set_to_none=True)
-            self.manual_backward(g_loss)
+            g_loss, g_logs = self.accumulate("G", lambda i: self.generator_loss(len(reals[i])))
             g_logs["grad_norm/g"] = grad_norm(self.G)
             opt_g.step()
             self.untoggle_optimizer(opt_g)
@@ -180,8 +214,33 @@ class GANModule(L.LightningModule):
             logs.update(g_logs, **{"loss/g": g_loss.detach()})
             if self.hparams.max_g_iters and self.g_iters >= self.hparams.max_g_iters:
                 self.trainer.should_stop = True
-        self.log_dict(logs)
-        self.log("g_iters", float(self.g_iters), prog_bar=True)
+        self.step_logs = logs  # every step, for callbacks (zoo.watchdog)
+        # self.log costs ~0.5 ms a value: only on the steps the logger writes (log_every_n_steps)
+        if getattr(self.trainer._logger_connector, "should_update_logs", True) or self.trainer.fast_dev_run:
+            self.log_dict(logs)
+            self.log("g_iters", float(self.g_iters), prog_bar=True)
+
+    def accumulate(self, name: str, loss_fn) -> tuple[Tensor, dict[str, Tensor]]:
+        """Backpropagate ``loss_fn(i)`` for each micro-batch i into network ``name``; (mean loss, mean logs).
+
+        ``self._phase`` routes ``net(name)`` to its DDP wrapper; all but the last micro-batch skip the gradient
+        all-reduce (``no_sync``), so the sum is averaged across processes once.
+        """
+        k = self.hparams.grad_accum
+        total, logs = 0.0, {}
+        wrapper = self.ddp_wrapper(name)
+        self._phase = name
+        try:
+            for i in range(k):
+                with wrapper.no_sync() if wrapper and i < k - 1 else contextlib.nullcontext():
+                    loss, step_logs = loss_fn(i)
+                    self.manual_backward(loss / k if k > 1 else loss)
+                total = total + loss.detach() / k
+                for key, value in step_logs.items():
+                    logs[key] = logs.get(key, 0.0) + value / k
+        finally:
+            self._phase = None
+        return total, logs
 
     def unpack_batch(self, batch: Any) -> tuple[Tensor, Tensor | None]:
         """Real images and, for conditional models, their labels."""
@@ -195,6 +254,9 @@ class GANModule(L.LightningModule):
 
     @torch.no_grad()
     def update_ema(self) -> None:
+        strategy = self._trainer.strategy if self._trainer is not None else None
+        if hasattr(strategy, "average_buffers"):  # BatchNorm statistics differ per rank unless synchronised
+            strategy.average_buffers(self.G)
         ema_params = list(self.G_ema.parameters())
         params = [p.detach() for p in self.G.parameters()]
         if self.g_iters <= self.hparams.ema_start or self.hparams.ema_decay == 0:

@@ -79,3 +79,28 @@ class R1(Regularizer):
 
     def d_penalty(self, critic: Critic, real: Tensor, fake: Tensor) -> Tensor:
         return 0.5 * self.gamma * input_gradient(critic, real).pow(2).sum(dim=1).mean()
+
+
+class OrthogonalRegularization(Regularizer):
+    """Brock et al. 2019 (BigGAN): beta * sum_W ||W W^T * (1 - I)||_F^2 added to the generator loss.
+
+    W is each generator weight of 2+ dimensions reshaped to [out, -1] (one filter per row; the paper's W^T W with
+    filters as columns), so only the filters' mutual inner products are pushed to 0, not their norms. For spectrally
+    normalised layers the penalty applies to the unnormalised weight (the trained parameter). Parameters whose
+    name contains one of ``skip`` (the shared class embedding, as in the paper's code) are left out.
+    """
+
+    def __init__(self, beta: float = 1e-4, skip: tuple[str, ...] = ("shared", "embed")):
+        self.beta = beta
+        self.skip = tuple(skip)
+
+    def g_penalty(self, generator: nn.Module) -> Tensor | None:
+        total = None
+        for name, param in generator.named_parameters():
+            if param.dim() < 2 or not param.requires_grad or any(s in name for s in self.skip):
+                continue
+            w = param.flatten(1).float()
+            gram = w @ w.t()
+            term = (gram - torch.diag_embed(torch.diagonal(gram))).pow(2).sum()
+            total = term if total is None else total + term
+        return None if total is None else self.beta * total

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
+from ..checkpointing import ResumableDataLoader, ResumableSampler
 from ..errors import DataNotFoundError
 
 CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
@@ -122,8 +123,11 @@ class FashionMNIST(L.LightningDataModule):
         self.dataset("train")
 
     def train_dataloader(self) -> DataLoader:
-        return DataLoader(self.dataset("train"), batch_size=self.hparams.batch_size, shuffle=True, drop_last=True,
-                          num_workers=self.hparams.num_workers, persistent_workers=self.hparams.num_workers > 0)
+        # seeded per-epoch order, split across processes, resumable mid-epoch (zoo.checkpointing)
+        dataset = self.dataset("train")
+        return ResumableDataLoader(dataset, batch_size=self.hparams.batch_size, sampler=ResumableSampler(dataset),
+                                   drop_last=True, num_workers=self.hparams.num_workers,
+                                   persistent_workers=self.hparams.num_workers > 0)
 
     def test_dataloader(self) -> DataLoader:
         return DataLoader(self.dataset("test"), batch_size=self.hparams.batch_size, shuffle=False,

@@ -9,6 +9,7 @@ from torch.utils.data import DataLoader
 from torchvision import transforms
 from torchvision.datasets import ImageFolder as TVImageFolder
 
+from ..checkpointing import ResumableDataLoader, ResumableSampler
 from ..errors import DataNotFoundError
 
 
@@ -44,5 +45,8 @@ class ImageFolder(L.LightningDataModule):
         self.class_names = self.train_set.classes
 
     def train_dataloader(self) -> DataLoader:
-        return DataLoader(self.train_set, batch_size=self.hparams.batch_size, shuffle=True, drop_last=True,
-                          num_workers=self.hparams.num_workers, persistent_workers=self.hparams.num_workers > 0)
+        # seeded per-epoch order, split across processes, resumable mid-epoch (zoo.checkpointing)
+        return ResumableDataLoader(self.train_set, batch_size=self.hparams.batch_size,
+                                   sampler=ResumableSampler(self.train_set), drop_last=True,
+                                   num_workers=self.hparams.num_workers,
+                                   persistent_workers=self.hparams.num_workers > 0)

@@ -1,3 +1,3 @@
 """One module per GAN family. Importing this package registers every family and generator class."""
 
-from . import dcgan, gan, lsgan, sngan, wgan, wgan_gp  # noqa: F401
+from . import biggan, biggan_deep, dcgan, gan, lsgan, sngan, wgan, wgan_gp  # noqa: F401

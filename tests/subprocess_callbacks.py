@@ -1,0 +1,30 @@
+"""Callbacks that the subprocess tests (test_ddp, test_resume) load by class_path; tests/ is put on PYTHONPATH."""
+
+import os
+import signal
+
+import lightning as L
+import torch
+
+
+class SignalAt(L.Callback):
+    """Send ``signal_name`` to this process right after generator iteration ``g_iter`` (before it is checkpointed)."""
+
+    def __init__(self, g_iter: int, signal_name: str = "SIGKILL"):
+        self.g_iter, self.signum = g_iter, getattr(signal, signal_name)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if pl_module.g_iters == self.g_iter and pl_module.d_iters % pl_module.hparams.n_critic == 0:
+            os.kill(os.getpid(), self.signum)
+
+
+class DumpState(L.Callback):
+    """At the end of training every rank writes G, D and G_ema to ``<folder>/rank<R>.pt``."""
+
+    def __init__(self, folder: str):
+        self.folder = folder
+
+    def on_train_end(self, trainer, pl_module):
+        os.makedirs(self.folder, exist_ok=True)
+        state = {k: v.detach().clone() for k, v in pl_module.state_dict().items()}
+        torch.save(state, os.path.join(self.folder, f"rank{trainer.global_rank}.pt"))

@@ -1,0 +1,49 @@
+"""The in-training FID callback: it scores G_ema, keeps the best checkpoint, and leaves the trajectory unchanged."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from zoo.families.dcgan import DCGAN
+from zoo.metrics.callback import FIDCallback
+from zoo.metrics.classifier import FashionMNISTNet, export_classifier
+
+
+class RandomImages(L.LightningDataModule):
+    def train_dataloader(self):
+        x = torch.rand(128, 1, 28, 28, generator=torch.Generator().manual_seed(1)) * 2 - 1
+        return DataLoader(TensorDataset(x), batch_size=16, shuffle=True)
+
+
+def fit(callbacks, root):
+    L.seed_everything(0)
+    model = DCGAN(latent_dim=8, width=8, max_g_iters=6, sample_every=0)
+    trainer = L.Trainer(max_epochs=-1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, callbacks=callbacks, default_root_dir=root)
+    trainer.fit(model, RandomImages())
+    return model
+
+
+def test_fid_callback_keeps_the_best_checkpoint_without_changing_training(tmp_path):
+    torch.manual_seed(5)
+    export_classifier(FashionMNISTNet(width=8).eval(), tmp_path / "classifier", {})
+    plain = fit([], tmp_path / "plain")
+    real = torch.rand(200, 1, 28, 28, generator=torch.Generator().manual_seed(2)) * 2 - 1
+    callback = FIDCallback(every_n_g_iters=2, n_samples=64, real_images=real, classifier=tmp_path / "classifier")
+    scored = fit([callback], tmp_path / "scored")
+
+    # bit-identical weights: the callback drew nothing from the global RNG (its classifier's init included)
+    assert plain.g_iters == scored.g_iters == 6
+    for (name, a), b in zip(plain.state_dict().items(), scored.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert [g for g, _ in callback.history] == [2, 4, 6]
+    assert all(fid > 0 for _, fid in callback.history)
+    assert callback.best_fid == min(fid for _, fid in callback.history)
+
+    checkpoint = torch.load(tmp_path / "scored" / "checkpoints" / "best-fid.ckpt", weights_only=False)
+    assert checkpoint["gan_counters"]["g_iters"] == callback.best_g_iter
+    # the same generator on the same fixed latents gives the same FID again
+    again = FIDCallback(n_samples=64, real_images=real, classifier=tmp_path / "classifier")
+    assert again.compute_fid(scored.G_ema, torch.device("cpu")) == callback.history[-1][1]

@@ -1,0 +1,112 @@
+"""``zoo leaderboard``, ``zoo evaluate NAME`` and ``zoo train-classifier``."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..cli import command
+from ..errors import InvalidArgumentError
+
+
+def _classifier_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", required=True, help="recipe, e.g. recipes/fmnist-classifier.yaml")
+    p.add_argument("--out", help="weights folder to write (default zoo/weights/fmnist-classifier)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="LightningCLI override, e.g. --set trainer.max_epochs=1 (repeatable)")
+
+
+@command("train-classifier", "train the Fashion-MNIST feature network from its recipe", _classifier_args)
+def cmd_train_classifier(args: argparse.Namespace) -> int:
+    import torch
+
+    from .classifier import train_classifier
+
+    torch.set_num_threads(min(torch.get_num_threads(), 2))
+    argv = ["--config", args.config]
+    for item in args.set:
+        if "=" not in item:
+            raise InvalidArgumentError(f"--set expects KEY=VALUE (e.g. trainer.max_epochs=1), got {item!r}")
+        argv.append(f"--{item}")
+    if args.out:
+        argv += ["--out", args.out]
+    train_classifier(argv)
+    return 0
+
+
+def _common_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--extractor", default="auto",
+                   help="auto (Inception if its weights are here, else fmnist-cnn), fmnist-cnn, inception-v3-compat, "
+                        "or timm:<model name>")
+    p.add_argument("--extractor-weights", "--inception-weights", dest="extractor_weights",
+                   help="local weights for the extractor (Inception .pth, timm file, or a classifier folder)")
+    p.add_argument("--n-samples", type=int, default=None, help="generated images per model (default 10000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cache", help="cache folder for reference statistics (default $ZOO_CACHE or ~/.cache/gan-zoo)")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _leaderboard_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--models", default="*", help="shell wildcard over zoo names (default: all present)")
+    _common_args(p)
+    p.add_argument("--out", help="folder for LEADERBOARD.md and leaderboard.json (default benchmarks/)")
+    p.add_argument("--no-index", action="store_true", help="do not write the scores into zoo/index.json")
+
+
+def _setup(args: argparse.Namespace) -> dict:
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.n_samples is not None and args.n_samples < 2:
+        raise InvalidArgumentError(f"--n-samples must be >= 2, got {args.n_samples}")
+    kwargs = {"extractor": args.extractor, "extractor_weights": args.extractor_weights, "seed": args.seed,
+              "cache": args.cache, "progress": not args.no_progress}
+    if args.n_samples is not None:
+        kwargs["n_samples"] = args.n_samples
+    return kwargs
+
+
+@command("leaderboard", "score every zoo model with weights here; write benchmarks/LEADERBOARD.md", _leaderboard_args)
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    import time
+
+    from .leaderboard import BENCHMARKS_DIR, run_leaderboard
+
+    start = time.perf_counter()
+    out = args.out or BENCHMARKS_DIR
+    run_leaderboard(args.models, out_dir=out, update_index=not args.no_index, **_setup(args))
+    print(f"wrote {out}/LEADERBOARD.md and leaderboard.json in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+def _evaluate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", help="zoo name, weights folder, or a folder of images (with --reference-folder)")
+    p.add_argument("--dataset", default=None, help="dataset of a weights folder (default fashion-mnist)")
+    p.add_argument("--reference-folder", help="score the images in NAME against the images in this folder")
+    _common_args(p)
+
+
+@command("evaluate", "score one model (or a folder of images) with its protocol record (JSON)", _evaluate_args)
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from .fidelity import evaluate, evaluate_generator, score_folders
+
+    kwargs = _setup(args)
+    if args.reference_folder:
+        kwargs.pop("n_samples", None)
+        kwargs.pop("cache", None)
+        result = score_folders(args.name, args.reference_folder, **kwargs)
+    elif Path(args.name).is_dir():
+        from .. import load
+        from ..serialization import CONFIG_FILE, EMA_FILE, sha256_file
+
+        sha = {f: sha256_file(Path(args.name) / f) for f in (CONFIG_FILE, EMA_FILE)}
+        result = evaluate_generator(load(args.name), dataset=args.dataset or "fashion-mnist", weights_sha256=sha,
+                                    **kwargs)
+    else:
+        result = evaluate(args.name, **kwargs)
+    print(json.dumps(result, indent=2))
+    return 0
