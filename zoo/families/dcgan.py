@@ -91,13 +91,11 @@ def init_dcgan(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-@register_family("dcgan")
-class DCGAN(GANModule):
-    """DCGAN with the non-saturating loss (set ``loss`` to compare others on the same networks)."""
+class DCGANNetworks:
+    """Mixin for families that train DCGAN networks (WGAN, WGAN-GP, LSGAN): builds G and D from the hparams
+    latent_dim, width, img_channels, img_size; ``d_norm`` is the discriminator's normalisation."""
 
-    def __init__(self, latent_dim: int = 64, width: int = 64, img_channels: int = 1, img_size: int = 28,
-                 loss: str = "ns", lr_g: float = 2e-4, lr_d: float = 2e-4, **kwargs):
-        super().__init__(loss=loss, lr_g=lr_g, lr_d=lr_d, **kwargs)
+    d_norm = "batch"
 
     def build_generator(self) -> DCGANGenerator:
         h = self.hparams
@@ -105,4 +103,13 @@ class DCGAN(GANModule):
 
     def build_discriminator(self) -> DCGANDiscriminator:
         h = self.hparams
-        return DCGANDiscriminator(h.width, h.img_channels, h.img_size, norm="batch")
+        return DCGANDiscriminator(h.width, h.img_channels, h.img_size, norm=self.d_norm)
+
+
+@register_family("dcgan")
+class DCGAN(DCGANNetworks, GANModule):
+    """DCGAN with the non-saturating loss (set ``loss`` to compare others on the same networks)."""
+
+    def __init__(self, latent_dim: int = 64, width: int = 64, img_channels: int = 1, img_size: int = 28,
+                 loss: str = "ns", lr_g: float = 2e-4, lr_d: float = 2e-4, **kwargs):
+        super().__init__(loss=loss, lr_g=lr_g, lr_d=lr_d, **kwargs)

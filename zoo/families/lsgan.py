@@ -10,19 +10,11 @@ from __future__ import annotations
 from ..engine import GANModule
 from ..losses import LeastSquares
 from ..registry import register_family
-from .dcgan import DCGANDiscriminator, DCGANGenerator
+from .dcgan import DCGANNetworks
 
 
 @register_family("lsgan")
-class LSGAN(GANModule):
+class LSGAN(DCGANNetworks, GANModule):
     def __init__(self, latent_dim: int = 64, width: int = 64, img_channels: int = 1, img_size: int = 28,
                  a: float = 0.0, b: float = 1.0, c: float = 1.0, **kwargs):
         super().__init__(loss=LeastSquares(a, b, c), **kwargs)
-
-    def build_generator(self) -> DCGANGenerator:
-        h = self.hparams
-        return DCGANGenerator(h.latent_dim, h.width, h.img_channels, h.img_size)
-
-    def build_discriminator(self) -> DCGANDiscriminator:
-        h = self.hparams
-        return DCGANDiscriminator(h.width, h.img_channels, h.img_size, norm="batch")

@@ -10,21 +10,13 @@ from __future__ import annotations
 from ..engine import GANModule
 from ..registry import register_family
 from ..regularizers import WeightClipping
-from .dcgan import DCGANDiscriminator, DCGANGenerator
+from .dcgan import DCGANNetworks
 
 
 @register_family("wgan")
-class WGAN(GANModule):
+class WGAN(DCGANNetworks, GANModule):
     def __init__(self, latent_dim: int = 64, width: int = 64, img_channels: int = 1, img_size: int = 28,
                  clip: float = 0.01, optimizer: str = "rmsprop", lr_g: float = 5e-5, lr_d: float = 5e-5,
                  n_critic: int = 5, **kwargs):
         super().__init__(loss="wasserstein", regularizers=[WeightClipping(clip)], optimizer=optimizer, lr_g=lr_g,
                          lr_d=lr_d, n_critic=n_critic, **kwargs)
-
-    def build_generator(self) -> DCGANGenerator:
-        h = self.hparams
-        return DCGANGenerator(h.latent_dim, h.width, h.img_channels, h.img_size)
-
-    def build_discriminator(self) -> DCGANDiscriminator:
-        h = self.hparams
-        return DCGANDiscriminator(h.width, h.img_channels, h.img_size, norm="batch")
