@@ -71,7 +71,7 @@ def test_two_processes_equal_one_process_with_the_same_global_batch(tmp_path):
         for s1, s2 in zip(opt_one["state"].values(), opt_two["state"].values()):
             assert torch.allclose(s1["exp_avg"], s2["exp_avg"], atol=1e-5)
             assert torch.allclose(s1["exp_avg_sq"], s2["exp_avg_sq"], atol=1e-6)
-    rank0, rank1 = (torch.load(tmp_path / "ranks" / f"rank{r}.pt") for r in (0, 1))
+    rank0, rank1 = (torch.load(tmp_path / "ranks" / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert all(torch.equal(rank0[k], rank1[k]) for k in rank0), "ranks disagree"
 
 
@@ -84,7 +84,7 @@ def test_gradient_penalty_accumulation_bf16_and_unsynchronised_batchnorm_under_d
     dump = {"class_path": "subprocess_callbacks.DumpState", "init_args": {"folder": str(tmp_path / "ranks")}}
     fit(write_config(tmp_path, model, batch_size=8, devices=2, dirpath="gp", extra_callbacks=[dump]),
         "--trainer.precision", "bf16-mixed")
-    rank0, rank1 = (torch.load(tmp_path / "ranks" / f"rank{r}.pt") for r in (0, 1))
+    rank0, rank1 = (torch.load(tmp_path / "ranks" / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert all(torch.equal(rank0[k], rank1[k]) for k in rank0), "ranks disagree"
     ckpt = torch.load(tmp_path / "gp" / "last.ckpt", weights_only=True)
     assert ckpt["gan_counters"] == {"d_iters": 4, "g_iters": 2}

@@ -167,13 +167,13 @@ def test_bad_engine_arguments_are_one_line_errors():
         assert "\n" not in str(info.value)
 
 
-def test_checkpoint_keeps_counters(tmp_path):
+def test_checkpoint_keeps_counters():
     model = DCGAN(**TINY, n_critic=2, max_g_iters=2)
-    trainer = quiet_trainer()
-    trainer.fit(model, random_loader())
-    trainer.save_checkpoint(tmp_path / "x.ckpt")
+    quiet_trainer().fit(model, random_loader())
+    checkpoint = {}
+    model.on_save_checkpoint(checkpoint)
     restored = DCGAN(**TINY, n_critic=2)
-    restored.on_load_checkpoint(torch.load(tmp_path / "x.ckpt", weights_only=False))
+    restored.on_load_checkpoint(checkpoint)
     assert (restored.d_iters, restored.g_iters) == (4, 2)
 
 

@@ -49,15 +49,8 @@ def to_float_gray(x: Tensor, size: int = FMNIST_SIZE) -> Tensor:
     return x
 
 
-class FashionMNISTFeatures(torch_fidelity.FeatureExtractorBase):
-    """torch-fidelity view of the Fashion-MNIST classifier: 'features' (128-d pooled) and 'logits' (10 classes).
-
-    ``feature_extractor_weights_path`` is a classifier folder (config.json + model.safetensors); default: bundled.
-    """
-
-    def __init__(self, name, features_list, feature_extractor_weights_path=None, **kwargs):
-        super().__init__(name, features_list)
-        self.net = load_classifier(feature_extractor_weights_path)
+class FeaturesAndLogits(torch_fidelity.FeatureExtractorBase):
+    """torch-fidelity's extractor interface for a network with 'features' (FID/KID/PR) and 'logits' (IS)."""
 
     @staticmethod
     def get_provided_features_list():
@@ -71,6 +64,17 @@ class FashionMNISTFeatures(torch_fidelity.FeatureExtractorBase):
     def can_be_compiled():
         return False
 
+
+class FashionMNISTFeatures(FeaturesAndLogits):
+    """torch-fidelity view of the Fashion-MNIST classifier: 'features' (128-d pooled) and 'logits' (10 classes).
+
+    ``feature_extractor_weights_path`` is a classifier folder (config.json + model.safetensors); default: bundled.
+    """
+
+    def __init__(self, name, features_list, feature_extractor_weights_path=None, **kwargs):
+        super().__init__(name, features_list)
+        self.net = load_classifier(feature_extractor_weights_path)
+
     def forward(self, x: Tensor) -> tuple[Tensor, ...]:
         if x.dtype != torch.uint8:
             raise InvalidArgumentError(f"{FMNIST} expects uint8 images, got {x.dtype}")
@@ -81,7 +85,7 @@ class FashionMNISTFeatures(torch_fidelity.FeatureExtractorBase):
         return tuple(out[k] for k in self.features_list)
 
 
-class TimmFeatures(torch_fidelity.FeatureExtractorBase):
+class TimmFeatures(FeaturesAndLogits):
     """A timm backbone registered as ``timm:<model name>``: 'features' = pooled pre-logits, 'logits' if it has a head.
 
     Gray images are repeated to RGB, scaled to [0, 1], resized (antialiased, the model's own interpolation) to its
@@ -108,18 +112,6 @@ class TimmFeatures(torch_fidelity.FeatureExtractorBase):
         self.register_buffer("std", torch.tensor(cfg.get("std", (0.229, 0.224, 0.225))).view(1, 3, 1, 1))
         if "logits" in features_list and not getattr(self.model, "num_classes", 0):
             raise InvalidArgumentError(f"{name} has no classifier head: it gives features only (no IS)")
-
-    @staticmethod
-    def get_provided_features_list():
-        return ("features", "logits")
-
-    @staticmethod
-    def get_default_feature_layer_for_metric(metric):
-        return "logits" if metric == "isc" else "features"
-
-    @staticmethod
-    def can_be_compiled():
-        return False
 
     def forward(self, x: Tensor) -> tuple[Tensor, ...]:
         x = x.float() / 255.0
