@@ -8,7 +8,8 @@ os.environ.setdefault("PL_DISABLE_FORK", "1")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-torch.set_num_threads(2)
+# Tests use tiny networks: one intra-op thread is faster for them and never spins against another job.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)

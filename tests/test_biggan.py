@@ -20,15 +20,6 @@ from zoo.serialization import load_folder, save_weights
 NAMES = list(FASHION_MNIST_CLASSES)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: on a shared, busy 2-core machine two threads spin against each other (50x slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def tiny_biggan(**kwargs) -> BigGANGenerator:
     options = dict(latent_dim=32, shared_dim=8, num_classes=10, img_size=32, img_channels=1, width=4,
                    channel_multipliers=[4, 4, 2, 1], attention_at=16, class_names=NAMES)

@@ -29,15 +29,6 @@ DEEP_CASES = REFERENCE / "biggan-deep-ch16-cases.safetensors"
 TOL = 1e-5
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: on a shared, busy 2-core machine two threads spin against each other (50x slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def studiogan() -> BigGANGenerator:
     return convert("studiogan-biggan", SG_STATE, SG_CONFIG)

@@ -16,7 +16,7 @@ from zoo.families.dcgan import DCGANGenerator
 from zoo.metrics import extractors
 from zoo.metrics.classifier import CLASSIFIER_DIR, EVAL_FILE, FashionMNISTNet, accuracy, export_classifier
 from zoo.metrics.coverage import coverage_from_predictions
-from zoo.metrics.extractors import ExtractorSpec, resolve_extractor
+from zoo.metrics.extractors import ExtractorSpec, FeaturesAndLogits, resolve_extractor
 from zoo.metrics.fidelity import calculate, evaluate_generator
 from zoo.metrics.protocol import REQUIRED, check_protocol
 from zoo.metrics.reference import ImageTensorDataset, real_images
@@ -53,23 +53,11 @@ def test_images():
     return images
 
 
-class OracleFeatures(torch_fidelity.FeatureExtractorBase):
+class OracleFeatures(FeaturesAndLogits):
     """Pixel (0, 0) holds the class c: logits = 30 * onehot(c); features = onehot(c) + 0.01 * a few pixels."""
 
     def __init__(self, name, features_list, **kwargs):
         super().__init__(name, features_list)
-
-    @staticmethod
-    def get_provided_features_list():
-        return ("features", "logits")
-
-    @staticmethod
-    def get_default_feature_layer_for_metric(metric):
-        return "logits" if metric == "isc" else "features"
-
-    @staticmethod
-    def can_be_compiled():
-        return False
 
     def forward(self, x):
         onehot = nn.functional.one_hot(x[:, 0, 0, 0].long(), 10).float()

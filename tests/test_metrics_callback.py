@@ -42,7 +42,7 @@ def test_fid_callback_keeps_the_best_checkpoint_without_changing_training(tmp_pa
     assert all(fid > 0 for _, fid in callback.history)
     assert callback.best_fid == min(fid for _, fid in callback.history)
 
-    checkpoint = torch.load(tmp_path / "scored" / "checkpoints" / "best-fid.ckpt", weights_only=False)
+    checkpoint = torch.load(tmp_path / "scored" / "checkpoints" / "best-fid.ckpt", weights_only=True)
     assert checkpoint["gan_counters"]["g_iters"] == callback.best_g_iter
     # the same generator on the same fixed latents gives the same FID again
     again = FIDCallback(n_samples=64, real_images=real, classifier=tmp_path / "classifier")
