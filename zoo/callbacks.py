@@ -14,7 +14,8 @@ import torch
 from torch import nn
 from torchvision.utils import make_grid, save_image
 
-from .serialization import GRID_FILE, save_weights
+from .machine import git_commit, machine_record
+from .serialization import GRID_FILE, atomic_write_bytes, save_weights
 
 
 def image_grid(images: torch.Tensor, nrow: int = 8) -> torch.Tensor:
@@ -23,7 +24,15 @@ def image_grid(images: torch.Tensor, nrow: int = 8) -> torch.Tensor:
 
 
 def run_dir(trainer: L.Trainer) -> Path:
-    return Path(trainer.log_dir or trainer.default_root_dir)
+    """The run's own folder, ``<save_dir>/<name>/<version>`` (samples, weights, checkpoints), resolved once.
+
+    ``trainer.log_dir`` is a broadcast from rank 0, a collective: every rank must reach it together, so the
+    callbacks resolve it in ``setup`` (which every rank runs) and later calls, from rank 0 alone, read the cache.
+    """
+    cached = getattr(trainer, "_zoo_run_dir", None)
+    if cached is None:
+        cached = trainer._zoo_run_dir = Path(trainer.log_dir or trainer.default_root_dir)
+    return cached
 
 
 class SampleGrid(L.Callback):
@@ -38,6 +47,9 @@ class SampleGrid(L.Callback):
         self.n = n
         self.seed = seed
         self._last_saved = -1
+
+    def setup(self, trainer, pl_module, stage) -> None:
+        run_dir(trainer)  # the collective, on every rank
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         g_iters = pl_module.g_iters
@@ -107,8 +119,13 @@ class ExportWeights(L.Callback):
         self.standing_stats_batches = standing_stats_batches
         self.grid_seed = grid_seed
 
+    def setup(self, trainer, pl_module, stage) -> None:
+        run_dir(trainer)  # the collective, on every rank
+
     def on_train_start(self, trainer, pl_module) -> None:
         self._start = time.perf_counter()
+        self._start_g_iters = pl_module.g_iters  # > 0 when resumed from a checkpoint
+        self._commit = git_commit()  # the code this run started with
 
     def on_train_end(self, trainer, pl_module) -> None:
         if not trainer.is_global_zero:
@@ -124,7 +141,8 @@ class ExportWeights(L.Callback):
         labels = [(i // 8) % generator_ema.num_classes for i in range(64)] if generator_ema.num_classes else None
         save_image(image_grid(generator_ema.sample(64, seed=self.grid_seed, labels=labels)), folder / GRID_FILE)
         training = {"g_iters": pl_module.g_iters, "d_iters": pl_module.d_iters, "global_step": trainer.global_step,
-                    "wall_time_s": round(wall_time, 1), "precision": str(trainer.precision),
-                    "devices": trainer.world_size, "torch": torch.__version__,
-                    "date": datetime.now(timezone.utc).strftime("%Y-%m-%d")}
-        (folder / "training.json").write_text(json.dumps(training, indent=2) + "\n")
+                    "wall_time_s": round(wall_time, 1), "uninterrupted": self._start_g_iters == 0,
+                    "resumed_at_g_iter": self._start_g_iters or None, "precision": str(trainer.precision),
+                    "devices": trainer.world_size, **machine_record(), "commit": self._commit,
+                    "torch": torch.__version__, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d")}
+        atomic_write_bytes(folder / "training.json", (json.dumps(training, indent=2) + "\n").encode())

@@ -162,10 +162,6 @@ class GIterCheckpoint(ModelCheckpoint):
         return self._generate_state_key(every_n_g_iters=self.every_n_g_iters)
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        if self.dirpath is None and trainer.loggers:
-            logger = trainer.loggers[0]
-            if logger.save_dir is not None:
-                self.dirpath = os.path.join(logger.save_dir, str(logger.name or ""), "checkpoints")
         if type(trainer.strategy.checkpoint_io) is TorchCheckpointIO:
             trainer.strategy.checkpoint_io = AtomicCheckpointIO()
         super().setup(trainer, pl_module, stage)
@@ -200,8 +196,11 @@ class GIterCheckpoint(ModelCheckpoint):
             if loader.batches_done >= trainer.num_training_batches:  # a checkpoint now resumes at the next epoch
                 loader.sampler.set_epoch(loader.sampler.epoch + 1)
                 loader.batches_done = 0
+        # once per save point, right after its generator update (not again on the n_critic - 1 D steps that follow)
         g_iters = getattr(pl_module, "g_iters", trainer.global_step)
-        if g_iters and g_iters % self.every_n_g_iters == 0 and not self._should_skip_saving_checkpoint(trainer):
+        at_boundary = getattr(pl_module, "at_g_iteration_boundary", True)
+        if (g_iters and g_iters % self.every_n_g_iters == 0 and at_boundary
+                and not self._should_skip_saving_checkpoint(trainer)):
             self.save(trainer)
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:

@@ -118,6 +118,11 @@ class GANModule(L.LightningModule):
         y = torch.randint(self.G.num_classes, (n * world,), device=self.device)[rows] if self.conditional else None
         return z, y
 
+    @property
+    def at_g_iteration_boundary(self) -> bool:
+        """True right after a generator update, when every D step of the current G iteration is done."""
+        return self.d_iters == self.g_iters * self.hparams.n_critic
+
     def rank_and_world(self) -> tuple[int, int]:
         trainer = self._trainer
         return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
