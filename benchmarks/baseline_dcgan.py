@@ -5,7 +5,7 @@ transposed convolutions with BatchNorm and ReLU in G, strided convolutions with 
 beta1 0.5, batch 64, non-saturating loss) on Fashion-MNIST 28x28, trained for a fixed wall-clock budget (default 10
 minutes) with every core of the machine. Every zoo model must score better than this under the leaderboard protocol.
 
-    python benchmarks/baseline_dcgan.py                      # train 10 minutes, then score -> benchmarks/baseline-dcgan/
+    python benchmarks/baseline_dcgan.py                      # train 10 minutes, score -> benchmarks/baseline-dcgan/
     python benchmarks/baseline_dcgan.py --iters 9000         # a fixed number of iterations instead (reproduces a run)
     python benchmarks/baseline_dcgan.py --score-only         # re-score the saved weights
     zoo leaderboard                                          # shows the scores as the *baseline* row

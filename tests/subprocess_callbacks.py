@@ -28,3 +28,21 @@ class DumpState(L.Callback):
         os.makedirs(self.folder, exist_ok=True)
         state = {k: v.detach().clone() for k, v in pl_module.state_dict().items()}
         torch.save(state, os.path.join(self.folder, f"rank{trainer.global_rank}.pt"))
+
+
+class MarkAt(L.Callback):
+    """At generator iteration ``g_iter`` write ``path`` (from rank ``stall_rank``, or rank 0), then, if ``stall_rank``
+    is set, sleep on that rank forever: its peers wait for it in their next collective."""
+
+    def __init__(self, g_iter: int, path: str, stall_rank: int | None = None):
+        self.g_iter, self.path, self.stall_rank = g_iter, path, stall_rank
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if pl_module.g_iters != self.g_iter or trainer.global_rank != (self.stall_rank or 0):
+            return
+        with open(self.path, "w") as handle:
+            handle.write(str(os.getpid()))
+        if self.stall_rank is not None:
+            import time
+
+            time.sleep(3600)

@@ -1,7 +1,8 @@
 """Checkpoints that survive a kill, and a resume that continues exactly where the run stopped.
 
-``GIterCheckpoint`` (a ModelCheckpoint) writes ``<dirpath>/last.ckpt`` every ``every_n_g_iters`` generator
-iterations, at the end of training and when the process gets SIGTERM (Lightning stops after the current batch);
+``GIterCheckpoint`` (a ModelCheckpoint) writes ``<run folder>/checkpoints/last.ckpt`` every ``every_n_g_iters``
+generator iterations, at the end of training and when the process gets SIGTERM (``zoo.sigterm``: every rank stops
+after the same batch);
 files are written to a temporary name and renamed (``AtomicCheckpointIO``), so a SIGKILL mid-write leaves the
 previous checkpoint intact. ``zoo fit --config recipes/NAME.yaml --ckpt_path last`` resumes from it.
 
@@ -142,9 +143,11 @@ def set_rng_states(states: dict[str, Any]) -> None:
 class GIterCheckpoint(ModelCheckpoint):
     """Save ``last.ckpt`` every ``every_n_g_iters`` generator iterations, at the end, and on SIGTERM.
 
-    ``dirpath`` defaults to ``<logger save_dir>/<logger name>/checkpoints``, the same for every run version, so
-    ``--ckpt_path last`` finds it. Checkpoints are written atomically. Other ModelCheckpoint arguments pass
-    through (``save_top_k=-1`` keeps every checkpoint as ``g_iter=NNNNNNN.ckpt``).
+    ``dirpath`` defaults to the run's own folder, ``<logger save_dir>/<name>/version_N/checkpoints``, so a renamed
+    or new run never writes into another's; ``zoo fit ... --ckpt_path last`` resumes the latest version of the run
+    name (``resolve_last_checkpoint``). Each save point is written once, right after its generator update (with
+    ``n_critic`` > 1 the following D steps belong to the next G iteration). Checkpoints are written atomically.
+    Other ModelCheckpoint arguments pass through (``save_top_k=-1`` keeps every checkpoint as ``g_iter=NNNNNNN.ckpt``).
     """
 
     def __init__(self, every_n_g_iters: int = 500, dirpath: str | None = None, save_top_k: int = 0,
@@ -224,3 +227,49 @@ class GIterCheckpoint(ModelCheckpoint):
         candidates["g_iters"] = torch.tensor(float(getattr(trainer.lightning_module, "g_iters", 0)))
         self._save_topk_checkpoint(trainer, candidates)
         self._save_last_checkpoint(trainer, candidates)
+
+
+def resolve_last_checkpoint(trainer_config: Any) -> str:
+    """``--ckpt_path last``: the latest ``last.ckpt`` of the run the trainer config names, and point its logger at it.
+
+    A run's checkpoints live in its own folder, ``<save_dir>/<name>/version_N/checkpoints`` (or a
+    ``GIterCheckpoint``'s explicit ``dirpath``). Without an explicit ``version`` the newest version of that run name
+    holding a ``last.ckpt`` is taken, and the logger is set to that version, so the resumed run goes on writing
+    its metrics, samples and checkpoints in the same folder.
+    """
+    for callback in trainer_config.get("callbacks") or []:
+        dirpath = (callback.get("init_args") or {}).get("dirpath") if hasattr(callback, "get") else None
+        if dirpath and str(callback.get("class_path", "")).endswith("Checkpoint"):
+            path = Path(dirpath) / "last.ckpt"
+            if not path.is_file():
+                raise InvalidArgumentError(f"--ckpt_path last: {path} does not exist: start without --ckpt_path")
+            return str(path)
+    logger = trainer_config.get("logger")
+    if not logger or logger is True or not hasattr(logger, "get"):
+        root = Path(trainer_config.get("default_root_dir") or ".")
+        path = root / "checkpoints" / "last.ckpt"
+        if not path.is_file():
+            raise InvalidArgumentError(f"--ckpt_path last: {path} does not exist: start the run without --ckpt_path")
+        return str(path)
+    args = logger.get("init_args") or {}
+    run = Path(args.get("save_dir") or ".") / str(args.get("name") or "lightning_logs")
+    version = args.get("version")
+    if version is not None:
+        folder = run / (f"version_{version}" if isinstance(version, int) else str(version))
+        candidates = [folder / "checkpoints" / "last.ckpt"]
+    else:
+        candidates = sorted(run.glob("version_*/checkpoints/last.ckpt"), key=lambda p: _version_number(p.parents[1]))
+    existing = [c for c in candidates if c.is_file()]
+    if not existing:
+        raise InvalidArgumentError(f"--ckpt_path last: no checkpoint of run {run} (looked for "
+                                   f"{run}/{'version_*' if version is None else folder.name}/checkpoints/last.ckpt): "
+                                   "start the run without --ckpt_path")
+    path = existing[-1]
+    if version is None:
+        args["version"] = _version_number(path.parents[1])
+    return str(path)
+
+
+def _version_number(folder: Path) -> int:
+    suffix = folder.name.removeprefix("version_")
+    return int(suffix) if suffix.isdigit() else -1

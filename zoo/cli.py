@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 
@@ -37,9 +38,18 @@ def lightning_cli(args: list[str]) -> None:
     from lightning.pytorch.cli import LightningCLI
 
     from . import data, families  # noqa: F401  (registers the classes for short class_path names)
+    from .checkpointing import resolve_last_checkpoint
     from .engine import GANModule
 
-    LightningCLI(
+    class ZooLightningCLI(LightningCLI):
+        def before_instantiate_classes(self) -> None:
+            config = self.config.get(self.config.get("subcommand") or "", self.config)
+            if config.get("ckpt_path") == "last":  # the run's own latest checkpoint, never another run's
+                config.ckpt_path = resolve_last_checkpoint(config.trainer)
+                if os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0":
+                    print(f"resuming {config.ckpt_path}", file=sys.stderr, flush=True)
+
+    ZooLightningCLI(
         GANModule,
         L.LightningDataModule,
         subclass_mode_model=True,
@@ -145,9 +155,13 @@ def _load_command_modules() -> None:
 def main(argv: list[str] | None = None) -> int:
     from .errors import ZooError
 
-    argv = sys.argv[1:] if argv is None else list(argv)
+    from_shell, argv = argv is None, (sys.argv[1:] if argv is None else list(argv))
     try:
         if argv and argv[0] in LIGHTNING_SUBCOMMANDS:
+            if from_shell:  # before torch starts threads: SIGTERM ends a run within seconds (zoo.sigterm)
+                from . import sigterm
+
+                sigterm.install()
             lightning_cli(argv)
             return 0
         parser = build_parser()

@@ -52,13 +52,16 @@ class Watchdog(L.Callback):
             metrics = {k: v for k, v in metrics.items() if not k.endswith("/g")}
 
         bad = [f"{key} = {value}" for key, value in metrics.items() if not math.isfinite(value)]
-        if bad:
-            self.stop(trainer, f"{', '.join(bad)} at {where}")
-        if self.check_weights:
+        if self.check_weights and not bad:
             norms = torch._foreach_norm([p.detach() for p in pl_module.parameters()])
             if norms and not torch.isfinite(torch.stack(norms).sum()):
-                bad = next(n for n, p in pl_module.named_parameters() if not torch.isfinite(p).all())
-                self.stop(trainer, f"weight {bad} is not finite at {where}")
+                bad = [f"weight {next(n for n, p in pl_module.named_parameters() if not torch.isfinite(p).all())} "
+                       "is not finite"]
+        # every rank stops together (a rank that raised alone would leave the others waiting in a collective)
+        if trainer.world_size > 1 and trainer.strategy.reduce_boolean_decision(bool(bad), all=False) and not bad:
+            bad = [f"another process (not rank {trainer.global_rank}) saw a non-finite value"]
+        if bad:
+            self.stop(trainer, f"{', '.join(bad)} at {where}")
 
         if "loss/d" in metrics:
             self._d_small_streak = self._d_small_streak + 1 if abs(metrics["loss/d"]) < self.d_loss_floor else 0

@@ -89,6 +89,9 @@ class FIDCallback(L.Callback):
         self.history = [tuple(x) for x in state_dict.get("history", [])]
 
     # ------------------------------------------------------------------ hooks
+    def setup(self, trainer, pl_module, stage) -> None:
+        run_dir(trainer)  # a collective: resolved on every rank here, not later on one
+
     def on_fit_start(self, trainer, pl_module) -> None:
         if self.metric is None:  # fail before training, not in the middle of it, if the classifier is missing
             with _private_rng(pl_module.device):
@@ -112,8 +115,9 @@ class FIDCallback(L.Callback):
         return to_model_range(images)
 
     def _setup(self, device: torch.device) -> None:
+        # every rank scores the same G_ema on the same latents, so each computes the same FID on its own (no sync)
         self.metric = FrechetInceptionDistance(feature=ClassifierFeatures(load_classifier(self.classifier)),
-                                               reset_real_features=False).to(device)
+                                               reset_real_features=False, sync_on_compute=False).to(device)
         real = self._real()
         for start in range(0, len(real), self.batch_size):
             self.metric.update(real[start:start + self.batch_size].to(device), real=True)
