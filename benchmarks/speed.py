@@ -407,7 +407,8 @@ SECTIONS = {"training": bench_training, "efficiency": bench_efficiency, "samplin
 def markdown(report: dict) -> str:
     lines = ["# Speed benchmarks", "",
              f"Written by `benchmarks/speed.py{' --quick' if report['quick'] else ''}` on {report['date']} "
-             f"({report['machine']}, torch {report['torch']}, {report['threads']} thread(s), timed by "
+             f"({report['machine']}; commit {report.get('commit') or 'unknown'}; torch {report['torch']}, "
+             f"{report['threads']} thread(s), timed by "
              f"{report['clock']}). Load average (1, 5, 15 min) at start {report['load_start']}, at end "
              f"{report['load_end']}: the machine was shared, so the timings are this process's CPU time (which other "
              "jobs barely change, unlike wall time) and only ratios of timings taken side by side in this run are "
@@ -482,8 +483,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=FutureWarning)
     rounds = args.rounds or (1 if args.quick else 5)
+    from zoo.machine import cpu_model, git_commit, machine_record
+
+    machine = machine_record()
     report = {"quick": args.quick, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "torch": torch.__version__,
+              "machine": f"{cpu_model()}, {platform.machine()}, {os.cpu_count()} CPUs, ISA {machine['isa']}, native "
+                         f"bf16 {machine['native_bf16']} (AMX: {'yes' if machine['native_bf16'] == 'amx' else 'no'})",
+              "cpu": machine, "commit": git_commit(), "torch": torch.__version__,
               "threads": args.threads, "rounds": rounds, "clock": "wall" if args.wall else "process CPU time",
               "load_start": load_average()}
     for name in args.only or list(SECTIONS):

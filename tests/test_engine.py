@@ -1,5 +1,7 @@
 """The training engine: TTUR, n_critic counting, EMA, optimizer toggling, and a short fit of every family."""
 
+import warnings
+
 import lightning as L
 import pytest
 import torch
@@ -180,3 +182,78 @@ def test_checkpoint_keeps_counters():
 def test_base_engine_needs_networks():
     with pytest.raises(NotImplementedError):
         GANModule()
+
+
+class _NoBatchStats(GANModule):
+    """Linear G and D: no batch statistics, so K micro-batches must give the full batch's update."""
+
+    def __init__(self, **kwargs):
+        super().__init__(loss="ns", ema_decay=0.0, sample_every=0, **kwargs)
+
+    def build_generator(self):
+        from zoo.families.gan import MLPGenerator
+
+        G = MLPGenerator(latent_dim=8, hidden=(), img_size=28)  # Linear -> tanh
+        return G
+
+    def build_discriminator(self):
+        from zoo.families.gan import MLPDiscriminator
+
+        return MLPDiscriminator(hidden=(16,), dropout=0.0)
+
+
+def _one_iteration(family, grad_accum):
+    torch.manual_seed(0)
+    model = family(grad_accum=grad_accum)
+    quiet_trainer(max_steps=2).fit(model, random_loader(n=16, batch_size=16))
+    return params(model.G) + params(model.D)
+
+
+@pytest.mark.parametrize("family, equal", [(_NoBatchStats, True), (lambda **kw: DCGAN(**TINY, **kw), False)])
+def test_grad_accum_equals_the_full_batch_only_without_batch_statistics(family, equal):
+    """The claim in the engine's docstring: same update without BatchNorm; BatchNorm normalises per micro-batch."""
+    full, accumulated = _one_iteration(family, 1), _one_iteration(family, 4)
+    diff = max((a - b).abs().max().item() for a, b in zip(full, accumulated))
+    assert (diff < 1e-6) if equal else (diff > 1e-4), diff
+
+
+def test_latents_of_micro_batches_are_the_full_batch_latents():
+    model = DCGAN(**TINY)
+    torch.manual_seed(0)
+    full, _ = model.latents(8)
+    torch.manual_seed(0)
+    parts = []
+    for i in range(4):
+        model._micro, model._latent_calls = (i, 4), 0
+        parts.append(model.latents(2)[0])
+    assert torch.equal(torch.cat(parts), full)
+
+
+def test_checkpoint_saved_once_per_save_point_at_a_g_iteration_boundary(tmp_path):
+    from zoo.checkpointing import GIterCheckpoint
+
+    saved = []
+
+    class Recording(GIterCheckpoint):
+        def save(self, trainer):
+            model = trainer.lightning_module
+            saved.append((model.g_iters, model.d_iters))
+
+    model = DCGAN(**TINY, n_critic=3, max_g_iters=4)
+    trainer = quiet_trainer(callbacks=[Recording(every_n_g_iters=2, dirpath=tmp_path)], enable_checkpointing=True)
+    trainer.fit(model, random_loader(n=64, batch_size=4))
+    assert saved == [(2, 6), (4, 12)] + [(4, 12)]  # the two save points, then the end of training
+
+
+def test_bf16_on_a_cpu_without_native_bf16_warns_with_the_fix(monkeypatch):
+    import zoo.machine
+    from zoo.engine import PrecisionWarning
+
+    monkeypatch.setattr(zoo.machine, "native_bf16", lambda: None)
+    model = DCGAN(**TINY, max_g_iters=1)
+    with pytest.warns(PrecisionWarning, match="--trainer.precision 32-true"):
+        quiet_trainer(precision="bf16-mixed").fit(model, random_loader(n=8, batch_size=4))
+    monkeypatch.setattr(zoo.machine, "native_bf16", lambda: "amx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PrecisionWarning)
+        quiet_trainer(precision="bf16-mixed").fit(DCGAN(**TINY, max_g_iters=1), random_loader(n=8, batch_size=4))

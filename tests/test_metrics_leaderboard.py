@@ -51,7 +51,8 @@ def tiny_zoo(tmp_path):
 def run(zoo, pattern="*", out="bench"):
     return run_leaderboard(pattern, extractor="fmnist-cnn", extractor_weights=zoo / "classifier", n_samples=200,
                            reference_count=500, out_dir=zoo / out, index_path=zoo / "index.json",
-                           weights_dir=zoo / "weights", cache=zoo / "cache", progress=False, log=lambda *a: None)
+                           weights_dir=zoo / "weights", cache=zoo / "cache", progress=False, log=lambda *a: None,
+                           baselines_dir=zoo / "baselines")
 
 
 def test_leaderboard_writes_json_markdown_and_index_and_a_second_run_matches(tiny_zoo):
@@ -103,3 +104,35 @@ def test_leaderboard_without_matching_weights_is_a_one_line_error(tiny_zoo, caps
     assert main(["evaluate", "no-such-model"]) == 2
     assert main(["leaderboard", "--n-samples", "1"]) == 2
     assert "--n-samples must be >= 2" in capsys.readouterr().err
+
+
+def test_one_28px_reference_per_dataset_and_the_baseline_row(tiny_zoo):
+    """A 32px model is resized to the dataset's 28px reference; a baseline scored under the table's protocol gets a
+    row (and the FID / baseline column), one scored under another protocol does not."""
+    from zoo.metrics.fidelity import evaluate_generator
+
+    torch.manual_seed(1)
+    big = DCGANGenerator(latent_dim=8, width=4, img_size=32).eval()
+    index = read_index(tiny_zoo / "index.json")
+    index["dcgan-32"] = {**index["dcgan-a"], "resolution": 32,
+                         "weights": {"bundled": "dcgan-32", "sha256": save_weights(tiny_zoo / "weights/dcgan-32", big)}}
+    write_index(index, tiny_zoo / "index.json")
+    for name, n in (("baseline-same", 200), ("baseline-other", 300)):
+        torch.manual_seed(2)
+        result = evaluate_generator(DCGANGenerator(latent_dim=8, width=4).eval(), dataset="fashion-mnist",
+                                    extractor="fmnist-cnn", extractor_weights=tiny_zoo / "classifier", n_samples=n,
+                                    reference_count=500, cache=tiny_zoo / "cache", progress=False)
+        result["training"] = {"budget": "10 minutes", "iterations": 123}
+        (tiny_zoo / "baselines" / name).mkdir(parents=True)
+        (tiny_zoo / "baselines" / name / "scores.json").write_text(json.dumps(result))
+
+    rows = run(tiny_zoo)["rows"]
+    assert [r["kind"] for r in rows].count("real") == 1 and rows[0]["resolution"] == 28
+    assert {r["protocol"]["reference"]["resolution"] for r in rows} == {28}
+    (row32,) = [r for r in rows if r["name"] == "dcgan-32"]
+    assert row32["resolution"] == 32 and "32px samples resized to 28px" in row32["protocol"]["sampling"]
+    (baseline,) = [r for r in rows if r["kind"] == "baseline"]
+    assert "123 iterations" in baseline["name"]
+    markdown = (tiny_zoo / "bench" / "LEADERBOARD.md").read_text()
+    model = next(r for r in rows if r["kind"] == "model")
+    assert f"{model['metrics']['fid'] / baseline['metrics']['fid']:.2f}" in markdown

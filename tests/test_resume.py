@@ -106,3 +106,50 @@ def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert torch.load(path, weights_only=True)["step"].item() == 1
     assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
+
+
+def fit_named(tmp_path: Path, name: str, g_iters: int, *extra: str):
+    """A tiny DCGAN run logged by CSVLogger under runs/<name>/version_N, checkpoints in the run's own folder."""
+    config = {"seed_everything": 0,
+              "trainer": {"accelerator": "cpu", "devices": 1, "max_epochs": -1, "limit_train_batches": 5,
+                          "enable_progress_bar": False, "enable_model_summary": False,
+                          "logger": {"class_path": "lightning.pytorch.loggers.CSVLogger",
+                                     "init_args": {"save_dir": "runs", "name": "recipe"}},
+                          "callbacks": [{"class_path": "zoo.checkpointing.GIterCheckpoint",
+                                         "init_args": {"every_n_g_iters": 2}}]},
+              "model": {"class_path": "zoo.families.dcgan.DCGAN",
+                        "init_args": {"latent_dim": 8, "width": 4, "max_g_iters": g_iters, "sample_every": 0}},
+              "data": {"class_path": "zoo.data.FashionMNIST", "init_args": {"batch_size": 8}}}
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(config))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")]), "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "zoo.cli", "fit", "--config", str(path),
+                           "--trainer.logger.init_args.name", name, *extra], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=TIMEOUT)
+
+
+def g_iters_of(path: Path) -> int:
+    return torch.load(path, weights_only=True)["gan_counters"]["g_iters"]
+
+
+def test_runs_own_their_checkpoints_and_last_resumes_the_named_run(tmp_path):
+    assert fit_named(tmp_path, "original", 2).returncode == 0
+    renamed = fit_named(tmp_path, "my-run", 3)
+    assert renamed.returncode == 0, renamed.stderr[-2000:]
+    original = tmp_path / "runs/original/version_0/checkpoints"
+    assert [p.name for p in original.iterdir()] == ["last.ckpt"] and g_iters_of(original / "last.ckpt") == 2
+    assert g_iters_of(tmp_path / "runs/my-run/version_0/checkpoints/last.ckpt") == 3
+
+    resumed = fit_named(tmp_path, "original", 4, "--ckpt_path", "last")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resuming runs/original/version_0/checkpoints/last.ckpt" in resumed.stderr
+    assert g_iters_of(original / "last.ckpt") == 4  # continued in the same folder, from iteration 2
+    assert not (tmp_path / "runs/original/version_1").exists()
+    assert g_iters_of(tmp_path / "runs/my-run/version_0/checkpoints/last.ckpt") == 3  # untouched
+
+
+def test_last_without_a_checkpoint_is_a_one_line_error(tmp_path):
+    result = fit_named(tmp_path, "never-ran", 2, "--ckpt_path", "last")
+    assert result.returncode == 2
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("error: --ckpt_path last: no checkpoint of run runs/never-ran")

@@ -22,7 +22,7 @@ from .classifier import classifier_sha256, load_classifier
 from .coverage import class_coverage
 from .extractors import FMNIST, ExtractorSpec, resolve_extractor
 from .protocol import protocol_record
-from .reference import ImageTensorDataset, cache_dir, real_images, reference_key, to_uint8
+from .reference import NATIVE_RESOLUTION, ImageTensorDataset, cache_dir, real_images, reference_key, to_uint8
 
 ISC_SPLITS = 10
 KID_SUBSETS = 100
@@ -44,10 +44,11 @@ class UInt8Sampler(nn.Module):
     (torch-fidelity's own conditional path uses ``np.int``, which numpy >= 1.24 removed).
     """
 
-    def __init__(self, generator: Generator, channels: int = 1, seed: int = 0):
+    def __init__(self, generator: Generator, channels: int = 1, seed: int = 0, resolution: int | None = None):
         super().__init__()
         self.generator = generator
         self.channels = channels
+        self.resolution = resolution  # resize samples to this (the dataset's reference resolution)
         self.labels_rng = torch.Generator().manual_seed(seed)
         self.images: list[Tensor] = []
         self.labels: list[Tensor] = []
@@ -60,7 +61,11 @@ class UInt8Sampler(nn.Module):
             x = self.generator(z.to(device), y.to(device))
         else:
             x = self.generator(z.to(device))
-        x = to_uint8(x.cpu())
+        x = x.float().cpu()
+        if self.resolution and x.shape[-1] != self.resolution:  # like the data module resizes real images
+            x = nn.functional.interpolate(x, size=(self.resolution, self.resolution), mode="bilinear",
+                                          antialias=True, align_corners=False)
+        x = to_uint8(x)
         self.images.append(x)
         return x.repeat(1, self.channels // x.shape[1], 1, 1) if x.shape[1] != self.channels else x
 
@@ -151,14 +156,16 @@ def evaluate_generator(
     dataset = canonical_dataset(dataset)
     spec = _extractor(extractor, extractor_weights)
     generator = generator.eval()
-    reference, key, ref_info = _reference(dataset, generator.img_size, reference_split, spec, data_root,
-                                         reference_count)
-    sampler = UInt8Sampler(generator, spec.channels, seed)
+    resolution = NATIVE_RESOLUTION.get(dataset, generator.img_size)
+    reference, key, ref_info = _reference(dataset, resolution, reference_split, spec, data_root, reference_count)
+    sampler = UInt8Sampler(generator, spec.channels, seed, resolution)
     wrapped = torch_fidelity.GenerativeModelModuleWrapper(sampler, generator.latent_dim, "normal", 0)
     metrics = calculate(wrapped, reference, extractor=spec, n1=n_samples, n2=len(reference), seed=seed,
                         input2_cache_name=key, cache=cache, batch_size=batch_size, progress=progress)
     images, labels = sampler.collected()
     sampling = "z ~ N(0, I) from numpy RandomState(seed) (torch-fidelity), no truncation"
+    if resolution != generator.img_size:
+        sampling += f"; {generator.img_size}px samples resized to {resolution}px (antialiased bilinear) before uint8"
     if generator.num_classes:
         sampling += "; labels uniform from torch.Generator().manual_seed(seed)"
     return {

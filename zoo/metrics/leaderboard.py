@@ -21,6 +21,7 @@ from ..serialization import GRID_FILE, atomic_write_bytes, load_folder
 from .extractors import resolve_extractor
 from .fidelity import DEFAULT_N, canonical_dataset, evaluate_generator, evaluate_real
 from .protocol import protocol_key
+from .reference import NATIVE_RESOLUTION
 
 _REPO = Path(__file__).resolve().parents[2]
 #: benchmarks/ of the source checkout; for an installed package (no checkout around it), ./benchmarks
@@ -63,12 +64,15 @@ def run_leaderboard(
     data_root: str | None = None,
     reference_count: int | None = None,
     progress: bool = True,
+    baselines_dir: str | os.PathLike = BENCHMARKS_DIR,
     log=print,
 ) -> dict[str, Any]:
     """Evaluate, write the JSON and Markdown tables, update the index; return the JSON document.
 
     ``index_path``/``weights_dir`` default to the installed zoo; ``reference_count`` (default: the whole split) and
-    ``n_samples`` trade accuracy for time.
+    ``n_samples`` trade accuracy for time. Baseline rows come from ``<baselines_dir>/baseline-*/scores.json`` (written
+    by ``benchmarks/baseline_*.py`` with the same evaluation function) and appear only where their protocol is the
+    table's.
     """
     index_path, weights_dir, out_dir = Path(index_path), Path(weights_dir), Path(out_dir)
     entries = present_entries(models, index_path, weights_dir)
@@ -89,7 +93,8 @@ def run_leaderboard(
             entry.dataset), "resolution": generator.img_size, "conditional": bool(generator.num_classes),
             "grid": str(grid) if grid.is_file() else None, **_row_scores(result)})
         log(f"{entry.name}: {_summary(rows[-1])}  ({time.perf_counter() - start:.0f} s)")
-    for dataset, resolution in sorted({(r["dataset"], r["resolution"]) for r in rows}):
+    for dataset in sorted({r["dataset"] for r in rows}):
+        resolution = NATIVE_RESOLUTION.get(dataset, rows[0]["resolution"])
         start = time.perf_counter()
         result = evaluate_real(dataset, resolution, extractor=spec, n_samples=n_samples, seed=seed, cache=cache,
                                data_root=data_root, reference_count=reference_count, progress=progress)
@@ -97,6 +102,7 @@ def run_leaderboard(
         rows.append({"name": name, "kind": "real", "family": None, "dataset": dataset, "resolution": resolution,
                      "conditional": False, "grid": None, **_row_scores(result)})
         log(f"{name}: {_summary(rows[-1])}  ({time.perf_counter() - start:.0f} s)")
+    rows += baseline_rows(rows, baselines_dir, log)
     rows.sort(key=lambda r: (r["dataset"], r["kind"] != "real", r["metrics"]["fid"], r["name"]))
     document = {"schema_version": SCHEMA_VERSION,
                 "command": f"zoo leaderboard --models '{models}' --extractor {spec.name} --n-samples {n_samples} "
@@ -110,6 +116,27 @@ def run_leaderboard(
     if update_index:
         write_scores(rows, index_path)
     return document
+
+
+def baseline_rows(rows: list[dict[str, Any]], folder: str | os.PathLike, log=print) -> list[dict[str, Any]]:
+    """The baseline scores whose protocol matches the models' of the same dataset (others are skipped, with a note)."""
+    keys = {r["dataset"]: protocol_key(r["protocol"]) for r in rows if r["kind"] == "model"}
+    found = []
+    for path in sorted(Path(folder).glob("baseline-*/scores.json")):
+        result = json.loads(path.read_text())
+        dataset = canonical_dataset(result["protocol"]["reference"]["dataset"])
+        if keys.get(dataset) != protocol_key(result["protocol"]):
+            log(f"{path}: measured under another protocol than this table's, not shown (re-score it with "
+                f"`python benchmarks/{path.parent.name.replace('-', '_')}.py --score-only`)")
+            continue
+        training = result.get("training", {})
+        name = (f"baseline: plain PyTorch {path.parent.name.removeprefix('baseline-').upper()}, "
+                f"{training.get('budget', '?')} ({training.get('iterations', '?')} iterations)")
+        found.append({"name": name, "kind": "baseline", "family": None, "dataset": dataset,
+                      "resolution": result["protocol"]["reference"]["resolution"], "conditional": False,
+                      "grid": None, **_row_scores(result)})
+        log(f"{name}: {_summary(found[-1])}")
+    return found
 
 
 def _row_scores(result: dict[str, Any]) -> dict[str, Any]:
@@ -167,25 +194,30 @@ def render_markdown(document: dict[str, Any], out_dir: Path) -> str:
         real = [r["protocol"]["sampling"] for r in rows if r["kind"] == "real"]
         ref = proto["reference"]
         lines += [f"## {dataset}", "",
-                  f"Reference: the {ref['split']} split ({ref['count']:,} images). The *real data* row scores "
-                  f"{proto['n_generated']:,} train-split images the same way: the floor a model can reach.", "",
-                  "| # | model | samples | FID | KID x 1e3 | IS (10 splits) | precision | recall | classes covered "
-                  "| KL(class ‖ uniform) | label acc. |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+                  f"Reference: the {ref['split']} split ({ref['count']:,} images, {ref['resolution']}px). The *real "
+                  f"data* row scores {proto['n_generated']:,} train-split images the same way: the floor a model can "
+                  "reach. The *baseline* row is a plain PyTorch DCGAN trained for 10 CPU-minutes "
+                  "(`benchmarks/baseline_dcgan.py`): every model should beat it; *FID / baseline* below 1 says by how "
+                  "much.", "",
+                  "| # | model | samples | FID | FID / baseline | KID x 1e3 | IS (10 splits) | precision | recall "
+                  "| classes covered | KL(class ‖ uniform) | label acc. |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         rank = 0
+        baseline = next((r["metrics"]["fid"] for r in rows if r["kind"] == "baseline"), None)
         for r in rows:
             m, c = r["metrics"], r["coverage"] or {}
-            if r["kind"] == "real":
+            if r["kind"] != "model":
                 label, place = f"*{r['name']}*", "-"
             else:
                 rank += 1
                 label, place = f"`{r['name']}` ({r['resolution']}px)", str(rank)
             rel = _relative(r["grid"], out_dir)
-            thumb = f'<a href="{rel}"><img src="{rel}" width="72"></a>' if rel else ""
+            thumb = f'<a href="{rel}"><img src="{rel}" width="240"></a>' if rel else ""
             kid = f"{m['kid_mean'] * 1e3:.3f} ± {m['kid_std'] * 1e3:.3f}"
             inception = f"{m['is_mean']:.3f} ± {m['is_std']:.3f}" if "is_mean" in m else "-"
             covered = f"{c['classes_covered']}/{c['num_classes']}" if c else "-"
-            lines.append(f"| {place} | {label} | {thumb} | {m['fid']:.3f} | {kid} | {inception} | "
+            ratio = f"{m['fid'] / baseline:.2f}" if baseline and r["kind"] == "model" else "-"
+            lines.append(f"| {place} | {label} | {thumb} | {m['fid']:.3f} | {ratio} | {kid} | {inception} | "
                          f"{m['precision']:.4f} | {m['recall']:.4f} | {covered} | {_fmt(c.get('kl_uniform'), 4)} | "
                          f"{_fmt(c.get('label_accuracy'), 4)} |")
         versions = ", ".join(f"{k} {v}" for k, v in proto["versions"].items())

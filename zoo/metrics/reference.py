@@ -22,6 +22,8 @@ from .extractors import ExtractorSpec
 
 CACHE_ENV = "ZOO_CACHE"
 DATASETS = ("fashion-mnist",)
+#: every model of a dataset is scored against one reference at the dataset's own resolution; other sizes are resized
+NATIVE_RESOLUTION = {"fashion-mnist": 28}
 
 
 def cache_dir(path: str | os.PathLike | None = None) -> Path:
