@@ -46,3 +46,15 @@ class MarkAt(L.Callback):
             import time
 
             time.sleep(3600)
+
+
+class PoisonAt(L.Callback):
+    """Make one G_ema weight infinite on rank ``rank`` only, after generator iteration ``g_iter``."""
+
+    def __init__(self, g_iter: int, rank: int):
+        self.g_iter, self.rank = g_iter, rank
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if pl_module.g_iters == self.g_iter and trainer.global_rank == self.rank:
+            with torch.no_grad():
+                next(pl_module.G_ema.parameters()).view(-1)[0] = float("inf")

@@ -108,3 +108,12 @@ def test_sigterm_ends_a_two_process_run_within_seconds(tmp_path, stall_rank):
         assert proc.returncode == 128 + signal.SIGTERM and elapsed < 5 + 10, (proc.returncode, elapsed)
         assert "still running" in stderr
         assert not last.exists() or torch.load(last, weights_only=True)  # nothing half-written
+
+
+def test_watchdog_stops_every_rank_when_one_rank_diverges(tmp_path):
+    """Only rank 1 sees the infinite weight; both ranks must stop (not rank 1 alone, leaving rank 0 in a collective)."""
+    poison = json.dumps({"class_path": "subprocess_callbacks.PoisonAt", "init_args": {"g_iter": 2, "rank": 1}})
+    code, stderr, _ = zoo_fit(tmp_path, "--config", str(ROOT / "recipes" / "dcgan-fmnist.yaml"), "--trainer.devices",
+                              "2", "--model.init_args.width", "8", "--trainer.callbacks+", poison)
+    assert code == 2, stderr[-2000:]
+    assert "error: training diverged" in stderr and "another process" in stderr

@@ -5,7 +5,8 @@
 
 copies the folder to ``zoo/weights/<name>/`` and writes the index entry: what the generator produces (read from its
 config.json), the sha256 of every file (computed here), the recipe, and the run's training record (training.json
-written by ``ExportWeights``). Fields of an existing entry that are not given (scores, description) are kept.
+written by ``ExportWeights``). Fields of an existing entry that are not given (description) are kept, and so are
+its scores measured on these same weights; scores of replaced weights are dropped.
 """
 
 from __future__ import annotations
@@ -77,7 +78,9 @@ def bundle(name: str, source: Path, recipe: Path, dataset: str, *, description: 
     )
     if description is not None:
         entry["description"] = description
-    entry.setdefault("scores", [])
+    # a score measured on other weights describes a model that is gone: keep only this file's (and unpinned) scores
+    entry["scores"] = [s for s in entry.get("scores", [])
+                       if (s.get("protocol") or {}).get("weights_sha256") in (None, entry["weights"]["sha256"])]
     index[name] = entry
     write_index(index)
     return entry
