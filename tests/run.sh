@@ -9,4 +9,4 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q --disable-pip-version-check torch==2.14.1 torchvision==0.29.1 -e ".[test]"
 .venv/bin/ruff check .
-HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q -p no:cacheprovider tests "$@"
+HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q -rs --durations=10 -p no:cacheprovider tests "$@"
