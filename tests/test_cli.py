@@ -60,7 +60,7 @@ def run_zoo(*args, cwd):
 def test_fit_print_config_shows_the_recipe(tmp_path):
     result = run_zoo("fit", "--config", str(REPO / "recipes" / "dcgan-fmnist.yaml"), "--print_config", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "class_path: zoo.families.dcgan.DCGAN" in result.stdout and "max_g_iters: 6000" in result.stdout
+    assert "class_path: zoo.families.dcgan.DCGAN" in result.stdout and "max_g_iters: 15000" in result.stdout
 
 
 @pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(), reason="needs dataset-fashion-mnist")

@@ -173,7 +173,8 @@ def test_a_32px_conditional_generator_is_resized_and_its_labels_scored(spec, tmp
 
     result = evaluate_generator(Conditional().eval(), dataset="fashion-mnist", extractor=spec, n_samples=200,
                                 reference_count=500, cache=tmp_path, progress=False)
-    assert result["protocol"]["reference"]["resolution"] == 32
+    assert result["protocol"]["reference"]["resolution"] == 28  # the data set's one reference; samples are resized
+    assert "32px samples resized to 28px" in result["protocol"]["sampling"]
     assert 0.0 <= result["coverage"]["label_accuracy"] <= 1.0
     assert "labels uniform" in result["protocol"]["sampling"]
 
