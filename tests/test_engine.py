@@ -95,6 +95,7 @@ class Spy(DCGAN):
         return super().discriminator_loss(real, labels)
 
     def generator_loss(self, batch_size):
+        self.g_after_d_step = params(self.G)
         self.d_at_g_step = params(self.D)
         self.d_grads_at_g_step = [p.grad.clone() for p in self.D.parameters()]
         self.d_trainable_in_g_step = any(p.requires_grad for p in self.D.parameters())
@@ -110,12 +111,12 @@ class ToggleCheck(L.Callback):
         # the G update left D's weights and gradients exactly as the D update had left them
         assert same(model.d_at_g_step, params(model.D))
         assert same(model.d_grads_at_g_step, [p.grad for p in model.D.parameters()])
-        # the D update did not move G (G moved only in the G update that followed)
-        assert same(model.g_at_d_step, model.g_before_g_step)
+        # the D update did not move G: G after the D update (at the start of the G loss) is G before the batch
+        assert same(model.g_after_d_step, model.g_before_batch)
         self.checked += 1
 
     def on_train_batch_start(self, trainer, model, *args):
-        model.g_before_g_step = params(model.G)
+        model.g_before_batch = params(model.G)
 
 
 def test_toggling_isolates_the_two_updates():

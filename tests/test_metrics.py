@@ -266,3 +266,29 @@ def test_score_two_image_folders(spec, tmp_path, test_images):
     assert result["protocol"]["n_generated"] == 20 and result["protocol"]["reference"]["count"] == 30
     with pytest.raises(InvalidArgumentError, match="holds no .png"):
         score_folders(tmp_path / "a", tmp_path, extractor=spec, progress=False)
+
+
+def test_label_accuracy_scores_the_requested_labels(tmp_path):
+    """A conditional 'generator' that returns a real test image of the requested class gets about the classifier's
+    accuracy; one that returns an image of the next class gets almost none."""
+    from zoo.data.fashion_mnist import load_fashion_mnist, to_model_range
+
+    images, labels = load_fashion_mnist("test")
+    per_class = torch.stack([to_model_range(images[labels == c][:64]) for c in range(10)])  # [10, 64, 1, 28, 28]
+
+    class Lookup(torch.nn.Module):
+        latent_dim, img_channels, img_size, num_classes = 8, 1, 28, 10
+
+        def __init__(self, shift: int):
+            super().__init__()
+            self.shift = shift
+            self.anchor = torch.nn.Parameter(torch.zeros(()))  # evaluate_generator reads the device from it
+
+        def forward(self, z, y):
+            pick = (z[:, 0].abs() * 1000).long() % per_class.shape[1]
+            return per_class[(y + self.shift) % 10, pick]
+
+    scores = [evaluate_generator(Lookup(shift), dataset="fashion-mnist", extractor="fmnist-cnn", n_samples=300,
+                                 reference_count=500, cache=tmp_path, progress=False)["coverage"]["label_accuracy"]
+              for shift in (0, 1)]
+    assert scores[0] >= 0.85 and scores[1] <= 0.15, scores
