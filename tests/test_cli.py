@@ -81,3 +81,16 @@ def test_fit_a_recipe_with_overrides_and_load_its_export(tmp_path):
     assert x.shape == (4, 1, 28, 28) and torch.isfinite(x).all()
     metrics = (run / "metrics.csv").read_text().splitlines()[0]
     assert "loss/d" in metrics and "grad_norm/g" in metrics
+
+
+@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(), reason="needs dataset-fashion-mnist")
+def test_fit_progress_counts_generator_iterations_and_ends_with_the_paths(tmp_path):
+    result = run_zoo("fit", "--config", str(REPO / "recipes" / "wgan-gp-fmnist.yaml"), "--model.init_args.width",
+                     "4", "--model.init_args.max_g_iters", "6", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    bar = result.stdout.replace("\r", "\n")  # Lightning's bars write to stdout
+    assert "G iterations: 100%" in bar and "6/6" in bar and "loss_d=" in bar  # 6 G iterations = 36 batches
+    run = "runs/wgan-gp-fmnist/version_0"
+    assert f"weights: {run}/weights   (zoo sample {run}/weights --out grid.png)" in result.stdout
+    assert f"checkpoint: {run}/checkpoints/last.ckpt" in result.stdout
+    assert (tmp_path / run / "checkpoints" / "last.ckpt").is_file()

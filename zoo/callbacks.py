@@ -1,16 +1,18 @@
-"""Lightning callbacks for GAN training: fixed-z sample grids and weights export."""
+"""Lightning callbacks for GAN training: fixed-z sample grids, weights export, a progress bar in G iterations."""
 
 from __future__ import annotations
 
 import copy
 import json
 import os
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import TQDMProgressBar
 from torch import nn
 from torchvision.utils import make_grid, save_image
 
@@ -146,3 +148,51 @@ class ExportWeights(L.Callback):
                     "devices": trainer.world_size, **machine_record(), "commit": self._commit,
                     "torch": torch.__version__, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d")}
         atomic_write_bytes(folder / "training.json", (json.dumps(training, indent=2) + "\n").encode())
+        # where everything went, and the commands that use it (the checkpoint callbacks write last.ckpt after this)
+        checkpoints = getattr(trainer.checkpoint_callback, "dirpath", None)
+        lines = [f"weights: {folder}   (zoo sample {folder} --out grid.png)",
+                 f"samples: {run_dir(trainer) / 'samples'}   metrics: {run_dir(trainer) / 'metrics.csv'}"]
+        if checkpoints:
+            lines.append(f"checkpoint: {Path(checkpoints) / 'last.ckpt'}   (resume: zoo fit --config RECIPE "
+                         "--ckpt_path last)")
+        bar = trainer.progress_bar_callback
+        for line in lines:
+            bar.print(line) if bar is not None and bar.is_enabled else print(line, file=sys.stderr, flush=True)
+
+
+class GIterProgressBar(TQDMProgressBar):
+    """One bar for the whole run, counting generator iterations toward ``max_g_iters`` (so its ETA is the run's),
+    with the latest losses, D's mean scores on real and fake images and, once the FID callback ran, the last FID.
+
+    The engine puts it in place of Lightning's per-epoch batch bar whenever a progress bar is enabled.
+    """
+
+    SHOWN = {"loss/d": "loss_d", "loss/g": "loss_g", "d/real_score": "D(x)", "d/fake_score": "D(G(z))",
+             "fid/fmnist-cnn": "fid"}
+
+    def __init__(self, refresh_rate: int = 1, leave: bool = False):
+        super().__init__(refresh_rate=refresh_rate, leave=leave)
+        self._bar_started = False
+
+    def on_train_epoch_start(self, trainer, *_) -> None:
+        if self._bar_started:  # one bar across epochs
+            return
+        self._bar_started = True
+        module = trainer.lightning_module
+        bar = self.train_progress_bar
+        bar.reset(total=getattr(module.hparams, "max_g_iters", None) or None)
+        bar.n = bar.initial = getattr(module, "g_iters", 0)  # a resumed run's ETA counts from where it resumed
+        bar.set_description("G iterations")
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        bar, n = self.train_progress_bar, pl_module.g_iters
+        if n != bar.n and self._should_update(n, bar.total):
+            bar.n = n
+            bar.set_postfix(self.get_metrics(trainer, pl_module), refresh=True)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        return None
+
+    def get_metrics(self, trainer, pl_module) -> dict:
+        values = {**trainer.callback_metrics, **getattr(pl_module, "step_logs", {})}
+        return {short: f"{float(values[key]):.3g}" for key, short in self.SHOWN.items() if key in values}

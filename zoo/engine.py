@@ -312,9 +312,15 @@ class GANModule(L.LightningModule):
         self.g_iters = counters.get("g_iters", 0)
 
     def configure_callbacks(self):
-        from .callbacks import SampleGrid
+        from lightning.pytorch.callbacks import TQDMProgressBar
 
-        return [SampleGrid(every_n_g_iters=self.hparams.sample_every)] if self.hparams.sample_every else []
+        from .callbacks import GIterProgressBar, SampleGrid
+
+        callbacks = [SampleGrid(every_n_g_iters=self.hparams.sample_every)] if self.hparams.sample_every else []
+        bar = self._trainer.progress_bar_callback if self._trainer is not None else None
+        if type(bar) is TQDMProgressBar:  # count generator iterations, not the epoch's batches
+            callbacks.append(GIterProgressBar(refresh_rate=bar.refresh_rate))
+        return callbacks
 
 
 def warn_if_slow_bf16(trainer: L.Trainer) -> None:
