@@ -32,8 +32,23 @@ def command(name: str, help: str, add_arguments: Callable[[argparse.ArgumentPars
     return decorate
 
 
-def lightning_cli(args: list[str]) -> None:
-    """LightningCLI over every registered family and data module (``class_path`` may be short: ``DCGAN``)."""
+def lightning_cli(args: list[str] | None) -> None:
+    """LightningCLI over every registered family and data module (``class_path`` may be short: ``DCGAN``).
+
+    ``args`` None parses the command line itself. Lightning's notices that say nothing about this run are filtered:
+    the litlogger tip, the pytree deprecation inside Lightning, "modules in eval mode" (G_ema is kept in eval mode
+    on purpose), the progress bar swap and the gloo banner of a single process; real warnings (the watchdog's,
+    precision) stay.
+    """
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+    warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
+    quiet = ("litlogger", "will override existing callbacks passed to Trainer: TQDMProgressBar",
+             "MEMBER: 1/1", "Starting with 1 processes")  # the gloo banner of a single process
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.distributed"):
+        logging.getLogger(name).addFilter(lambda record: not any(q in record.getMessage() for q in quiet))
     import lightning as L
     from lightning.pytorch.cli import LightningCLI
 
@@ -162,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                 from . import sigterm
 
                 sigterm.install()
-            lightning_cli(argv)
+            lightning_cli(None if from_shell else argv)
             return 0
         parser = build_parser()
         args = parser.parse_args(argv)
