@@ -196,7 +196,7 @@ def render_markdown(document: dict[str, Any], out_dir: Path) -> str:
         lines += [f"## {dataset}", "",
                   f"Reference: the {ref['split']} split ({ref['count']:,} images, {ref['resolution']}px). The *real "
                   f"data* row scores {proto['n_generated']:,} train-split images the same way: the floor a model can "
-                  "reach. The *baseline* row is a plain PyTorch DCGAN trained for 10 CPU-minutes "
+                  "reach. The *baseline* row is a plain PyTorch DCGAN trained for 10 minutes on 2 CPU cores "
                   "(`benchmarks/baseline_dcgan.py`): every model should beat it; *FID / baseline* below 1 says by how "
                   "much.", "",
                   "| # | model | samples | FID | FID / baseline | KID x 1e3 | IS (10 splits) | precision | recall "
