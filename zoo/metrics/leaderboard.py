@@ -94,7 +94,7 @@ def run_leaderboard(
             "grid": str(grid) if grid.is_file() else None, **_row_scores(result)})
         log(f"{entry.name}: {_summary(rows[-1])}  ({time.perf_counter() - start:.0f} s)")
     for dataset in sorted({r["dataset"] for r in rows}):
-        resolution = NATIVE_RESOLUTION.get(dataset, rows[0]["resolution"])
+        resolution = NATIVE_RESOLUTION.get(dataset, next(r["resolution"] for r in rows if r["dataset"] == dataset))
         start = time.perf_counter()
         result = evaluate_real(dataset, resolution, extractor=spec, n_samples=n_samples, seed=seed, cache=cache,
                                data_root=data_root, reference_count=reference_count, progress=progress)
