@@ -1,6 +1,7 @@
 """The training engine: TTUR, n_critic counting, EMA, optimizer toggling, and a short fit of every family."""
 
 import warnings
+from pathlib import Path
 
 import lightning as L
 import pytest
@@ -194,8 +195,7 @@ class _NoBatchStats(GANModule):
     def build_generator(self):
         from zoo.families.gan import MLPGenerator
 
-        G = MLPGenerator(latent_dim=8, hidden=(), img_size=28)  # Linear -> tanh
-        return G
+        return MLPGenerator(latent_dim=8, hidden=(), img_size=28)  # Linear -> tanh
 
     def build_discriminator(self):
         from zoo.families.gan import MLPDiscriminator
@@ -233,17 +233,19 @@ def test_latents_of_micro_batches_are_the_full_batch_latents():
 def test_checkpoint_saved_once_per_save_point_at_a_g_iteration_boundary(tmp_path):
     from zoo.checkpointing import GIterCheckpoint
 
-    saved = []
+    written = []
 
-    class Recording(GIterCheckpoint):
-        def save(self, trainer):
+    class Recording(GIterCheckpoint):  # the real callback; only the file writes are recorded
+        def _save_checkpoint(self, trainer, filepath):
             model = trainer.lightning_module
-            saved.append((model.g_iters, model.d_iters))
+            written.append((model.g_iters, model.d_iters, Path(filepath).name))
+            super()._save_checkpoint(trainer, filepath)
 
-    model = DCGAN(**TINY, n_critic=3, max_g_iters=4)
+    model = DCGAN(**TINY, n_critic=3, max_g_iters=5)
     trainer = quiet_trainer(callbacks=[Recording(every_n_g_iters=2, dirpath=tmp_path)], enable_checkpointing=True)
     trainer.fit(model, random_loader(n=64, batch_size=4))
-    assert saved == [(2, 6), (4, 12)] + [(4, 12)]  # the two save points, then the end of training
+    # the two save points right after their G update, then the end of training; nothing mid-iteration or twice
+    assert written == [(2, 6, "last.ckpt"), (4, 12, "last.ckpt"), (5, 15, "last.ckpt")]
 
 
 def test_bf16_on_a_cpu_without_native_bf16_warns_with_the_fix(monkeypatch):

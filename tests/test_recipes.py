@@ -39,16 +39,12 @@ def zoo_fit(cwd: Path, *args: str, timeout: float = TIMEOUT, env: dict | None = 
     return proc.returncode, stderr, time.monotonic() - start
 
 
-def run_name(recipe: Path) -> str:
-    return recipe.stem
-
-
 @pytest.mark.parametrize("recipe", RECIPES, ids=[p.stem for p in RECIPES])
 def test_shipped_recipe_trains_on_two_processes_and_exits(recipe, tmp_path):
     code, stderr, _ = zoo_fit(tmp_path, "--config", str(recipe), "--trainer.devices", "2",
                               "--model.init_args.max_g_iters", str(G_ITERS))
     assert code == 0, stderr[-3000:]
-    run = tmp_path / "runs" / run_name(recipe) / "version_0"
+    run = tmp_path / "runs" / recipe.stem / "version_0"  # the recipes' logger names the run after the file
     checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True, map_location="cpu")
     assert checkpoint["gan_counters"]["g_iters"] == G_ITERS
     generator = zoo.load(run / "weights")

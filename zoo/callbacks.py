@@ -157,7 +157,10 @@ class ExportWeights(L.Callback):
                          "--ckpt_path last)")
         bar = trainer.progress_bar_callback
         for line in lines:
-            bar.print(line) if bar is not None and bar.is_enabled else print(line, file=sys.stderr, flush=True)
+            if bar is not None and bar.is_enabled:
+                bar.print(line)  # above the bar, not through it
+            else:
+                print(line, file=sys.stderr, flush=True)
 
 
 class GIterProgressBar(TQDMProgressBar):

@@ -237,20 +237,16 @@ def resolve_last_checkpoint(trainer_config: Any) -> str:
     holding a ``last.ckpt`` is taken, and the logger is set to that version, so the resumed run goes on writing
     its metrics, samples and checkpoints in the same folder.
     """
-    for callback in trainer_config.get("callbacks") or []:
-        dirpath = (callback.get("init_args") or {}).get("dirpath") if hasattr(callback, "get") else None
-        if dirpath and str(callback.get("class_path", "")).endswith("Checkpoint"):
-            path = Path(dirpath) / "last.ckpt"
-            if not path.is_file():
-                raise InvalidArgumentError(f"--ckpt_path last: {path} does not exist: start without --ckpt_path")
-            return str(path)
+    explicit = [(c.get("init_args") or {}).get("dirpath") for c in trainer_config.get("callbacks") or []
+                if hasattr(c, "get") and str(c.get("class_path", "")).endswith("Checkpoint")]
     logger = trainer_config.get("logger")
-    if not logger or logger is True or not hasattr(logger, "get"):
-        root = Path(trainer_config.get("default_root_dir") or ".")
-        path = root / "checkpoints" / "last.ckpt"
-        if not path.is_file():
-            raise InvalidArgumentError(f"--ckpt_path last: {path} does not exist: start the run without --ckpt_path")
-        return str(path)
+    if any(explicit) or not hasattr(logger, "get"):  # a fixed folder, or no logger to name the run
+        folder = next((Path(d) for d in explicit if d), Path(trainer_config.get("default_root_dir") or ".") /
+                      "checkpoints")
+        if not (folder / "last.ckpt").is_file():
+            raise InvalidArgumentError(f"--ckpt_path last: {folder / 'last.ckpt'} does not exist: start the run "
+                                       "without --ckpt_path")
+        return str(folder / "last.ckpt")
     args = logger.get("init_args") or {}
     run = Path(args.get("save_dir") or ".") / str(args.get("name") or "lightning_logs")
     version = args.get("version")

@@ -23,8 +23,8 @@ slice, so N processes with batch B train like one process with batch N*B.
 before the update, with the latents of the whole batch drawn once. The update equals the full-batch update (to
 float rounding) when the networks hold no batch statistics and the regularizers draw no random numbers (WGAN-GP's
 interpolation weights are drawn per micro-batch); a network with BatchNorm normalises each micro-batch with its own
-statistics, so its update differs from the full batch's (14% in gradient norm measured on the DCGAN discriminator):
-grad_accum then trades memory for a different, smaller-batch normalisation.
+statistics, so its update differs from the full batch's: grad_accum then trades memory for a different,
+smaller-batch normalisation.
 """
 
 from __future__ import annotations

@@ -40,10 +40,6 @@ def install() -> bool:
     return True
 
 
-def received() -> bool:
-    return _received.is_set()
-
-
 def attach(trainer) -> None:
     """Remember the trainer's launcher, whose child processes get the SIGTERM too."""
     global _launcher_ref
