@@ -53,7 +53,7 @@ def test_list_and_info(capsys):
 
 
 def run_zoo(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "zoo.cli", *args], cwd=cwd, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "zoo", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=300)
 
 

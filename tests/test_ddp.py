@@ -36,7 +36,7 @@ def write_config(tmp_path: Path, model: dict, batch_size: int, devices: int, dir
 def fit(config: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")]), "OMP_NUM_THREADS": "1",
            "PL_DISABLE_FORK": "1"}
-    result = subprocess.run([sys.executable, "-m", "zoo.cli", "fit", "--config", str(config), *args], cwd=config.parent,
+    result = subprocess.run([sys.executable, "-m", "zoo", "fit", "--config", str(config), *args], cwd=config.parent,
                             env=env, capture_output=True, text=True, timeout=TIMEOUT)
     assert result.returncode == 0, result.stderr[-3000:]
     return result

@@ -22,10 +22,10 @@ import zoo
 import zoo.convert
 import zoo.registry
 from zoo.cli import main
-from zoo.errors import InvalidArgumentError, WeightsError, ZooError
+from zoo.errors import HubError, InvalidArgumentError, NotAZooRepoError, WeightsError, WeightsNotFoundError, ZooError
 from zoo.families.dcgan import DCGANGenerator
 from zoo.generator import Generator
-from zoo.hub import HubError, NotAZooRepoError, build_repo_folder, card_metrics, publish
+from zoo.publish import REPO_ROOT, build_repo_folder, card_metrics, publish
 from zoo.serialization import load_state, save_weights, sha256_file
 
 REAL_BUNDLED = zoo.list_models(pretrained=True)
@@ -115,7 +115,7 @@ def test_dry_run_folder_loads_bit_identically(tiny_zoo, tmp_path, capsys):
     assert config["generator_class"] == "DCGANGenerator" and config["width"] == 4 and config["latent_dim"] == 8
     assert config["zoo"]["name"] == "tiny-fmnist" and config["zoo"]["dataset"] == "fashion-mnist"
     assert config["zoo"]["sha256"]["model.safetensors"] == sha256_file(out / "model.safetensors")
-    assert (out / "recipe.yaml").read_bytes() == (zoo.hub.REPO_ROOT / "recipes/dcgan-fmnist.yaml").read_bytes()
+    assert (out / "recipe.yaml").read_bytes() == (REPO_ROOT / "recipes/dcgan-fmnist.yaml").read_bytes()
 
 
 def test_card_shows_metrics_with_protocol(tiny_zoo, tmp_path):
@@ -250,8 +250,10 @@ def test_hub_entry_pinned_and_checked(tiny_zoo, tmp_path, hub_cache):
     tiny_zoo["tiny-unpinned"]["weights"]["hub"].update(revision=None, sha256=None)
     zoo.registry.write_index(tiny_zoo)
     assert same_samples(zoo.load("tiny-fmnist"), zoo.load("tiny-hub"))
+    with pytest.raises(WeightsNotFoundError, match="pins no revision or sha256 .* allow_unpinned=True"):
+        zoo.load("tiny-unpinned")  # refused before any download
     with pytest.warns(UserWarning, match=f"pins no revision or sha256 .* using commit {COMMIT[:12]}"):
-        assert same_samples(zoo.load("tiny-fmnist"), zoo.load("tiny-unpinned"))
+        assert same_samples(zoo.load("tiny-fmnist"), zoo.load("tiny-unpinned", allow_unpinned=True))
     assert same_samples(zoo.load("tiny-fmnist", ema=False), zoo.load("tiny-hub", ema=False))
     with pytest.raises(WeightsError) as excinfo:
         zoo.load("tiny-bad-sha")

@@ -28,7 +28,7 @@ def zoo_fit(cwd: Path, *args: str, timeout: float = TIMEOUT, env: dict | None = 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")]), "OMP_NUM_THREADS": "1",
            **(env or {})}
     start = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "zoo.cli", "fit", *args], cwd=cwd, env=env, text=True,
+    proc = subprocess.Popen([sys.executable, "-m", "zoo", "fit", *args], cwd=cwd, env=env, text=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
         _, stderr = proc.communicate(timeout=timeout)
@@ -81,7 +81,7 @@ def test_sigterm_ends_a_two_process_run_within_seconds(tmp_path, stall_rank):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")]), "OMP_NUM_THREADS": "1",
            "ZOO_SIGTERM_GRACE_S": "5"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "zoo.cli", "fit", "--config", str(ROOT / "recipes" / "dcgan-fmnist.yaml"),
+        [sys.executable, "-m", "zoo", "fit", "--config", str(ROOT / "recipes" / "dcgan-fmnist.yaml"),
          "--trainer.devices", "2", "--model.init_args.width", "8", "--trainer.callbacks+", callback,
          "--model.init_args.max_g_iters", "100000"],
         cwd=tmp_path, env=env, text=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)

@@ -36,7 +36,7 @@ def run(tmp_path: Path, name: str, every: int, *extra: str, signal_at: tuple[int
     path = tmp_path / f"{name}-{len(list(tmp_path.glob(name + '-*.yaml')))}.yaml"
     path.write_text(yaml.safe_dump(config))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")]), "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "zoo.cli", "fit", "--config", str(path), *extra], cwd=tmp_path,
+    return subprocess.run([sys.executable, "-m", "zoo", "fit", "--config", str(path), *extra], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=TIMEOUT)
 
 
@@ -123,7 +123,7 @@ def fit_named(tmp_path: Path, name: str, g_iters: int, *extra: str):
     path = tmp_path / "recipe.yaml"
     path.write_text(yaml.safe_dump(config))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")]), "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "zoo.cli", "fit", "--config", str(path),
+    return subprocess.run([sys.executable, "-m", "zoo", "fit", "--config", str(path),
                            "--trainer.logger.init_args.name", name, *extra], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=TIMEOUT)
 

@@ -11,18 +11,26 @@ its scores measured on these same weights; scores of replaced weights are droppe
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
 from pathlib import Path
 
-from .cli import command
+from . import families  # noqa: F401  (each family registers itself in FAMILIES on import)
 from .errors import InvalidArgumentError, WeightsNotFoundError
-from .registry import FAMILIES, WEIGHTS_DIR, list_families, read_index, write_index
-from .serialization import CONFIG_FILE, EMA_FILE, GRID_FILE, RAW_FILE, build_generator, read_config, sha256_file
+from .registry import FAMILIES, WEIGHTS_DIR, check_name, read_index, write_index
+from .serialization import (
+    CONFIG_FILE,
+    EMA_FILE,
+    GRID_FILE,
+    RAW_FILE,
+    TRAINING_FILE,
+    build_generator,
+    read_config,
+    sha256_file,
+)
 
-BUNDLED_FILES = (CONFIG_FILE, EMA_FILE, RAW_FILE, GRID_FILE, "training.json")
+BUNDLED_FILES = (CONFIG_FILE, EMA_FILE, RAW_FILE, GRID_FILE, TRAINING_FILE)
 MAX_BYTES = 10 * 1024 * 1024
 
 
@@ -31,7 +39,6 @@ def family_of_recipe(recipe: Path) -> str:
     import yaml
 
     class_path = yaml.safe_load(recipe.read_text())["model"]["class_path"]
-    list_families()
     for name, cls in FAMILIES.items():
         if class_path in (f"{cls.__module__}.{cls.__qualname__}", cls.__qualname__):
             return name
@@ -46,6 +53,7 @@ def paper_of(family_class: type) -> str:
 
 def bundle(name: str, source: Path, recipe: Path, dataset: str, *, description: str | None = None,
            class_names: list[str] | None = None) -> dict:
+    check_name(name)
     source, recipe = Path(source), Path(recipe)
     if not (source / EMA_FILE).is_file():
         raise WeightsNotFoundError(f"{source} has no {EMA_FILE}: pass the run's weights folder (<log_dir>/weights)")
@@ -74,7 +82,7 @@ def bundle(name: str, source: Path, recipe: Path, dataset: str, *, description: 
                  "sha256": {f: sha256_file(target / f) for f in (CONFIG_FILE, EMA_FILE, RAW_FILE)
                             if (target / f).is_file()}},
         recipe=recipe.as_posix(),
-        training=json.loads((target / "training.json").read_text()) if (target / "training.json").is_file() else {},
+        training=json.loads((target / TRAINING_FILE).read_text()) if (target / TRAINING_FILE).is_file() else {},
     )
     if description is not None:
         entry["description"] = description
@@ -84,18 +92,3 @@ def bundle(name: str, source: Path, recipe: Path, dataset: str, *, description: 
     index[name] = entry
     write_index(index)
     return entry
-
-
-def _bundle_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("name", help="zoo name, <family>-<dataset>[-<res>]")
-    p.add_argument("--from", dest="source", required=True, help="the run's exported weights folder")
-    p.add_argument("--recipe", required=True, help="the recipe that trained it")
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--description")
-
-
-@command("bundle", "bundle a run's exported weights as a zoo entry (maintainers)", _bundle_args)
-def cmd_bundle(args: argparse.Namespace) -> int:
-    entry = bundle(args.name, Path(args.source), Path(args.recipe), args.dataset, description=args.description)
-    print(json.dumps({k: entry[k] for k in ("family", "resolution", "weights", "recipe", "training")}, indent=2))
-    return 0

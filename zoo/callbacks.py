@@ -17,7 +17,7 @@ from torch import nn
 from torchvision.utils import make_grid, save_image
 
 from .machine import git_commit, machine_record
-from .serialization import GRID_FILE, atomic_write_bytes, save_weights
+from .serialization import GRID_FILE, TRAINING_FILE, atomic_write_bytes, save_weights
 
 
 def image_grid(images: torch.Tensor, nrow: int = 8) -> torch.Tensor:
@@ -147,7 +147,7 @@ class ExportWeights(L.Callback):
                     "resumed_at_g_iter": self._start_g_iters or None, "precision": str(trainer.precision),
                     "devices": trainer.world_size, **machine_record(), "commit": self._commit,
                     "torch": torch.__version__, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d")}
-        atomic_write_bytes(folder / "training.json", (json.dumps(training, indent=2) + "\n").encode())
+        atomic_write_bytes(folder / TRAINING_FILE, (json.dumps(training, indent=2) + "\n").encode())
         # where everything went, and the commands that use it (the checkpoint callbacks write last.ckpt after this)
         checkpoints = getattr(trainer.checkpoint_callback, "dirpath", None)
         lines = [f"weights: {folder}   (zoo sample {folder} --out grid.png)",

@@ -28,5 +28,25 @@ class WeightsNotFoundError(WeightsError, FileNotFoundError):
     """Weights that are neither bundled, cached nor downloadable right now."""
 
 
+class IndexFormatError(ZooError, ValueError):
+    """A zoo index file (``index.json``) that is not valid."""
+
+
 class DataNotFoundError(ZooError, FileNotFoundError):
     """A data set that is not on this machine."""
+
+
+class HubError(WeightsNotFoundError):
+    """A Hub file that cannot be had right now: offline and not cached, unknown revision, missing repo or file."""
+
+
+class HubEntryMissingError(HubError):
+    """A file that a Hub repo does not have at that revision."""
+
+    def __init__(self, repo_id: str, filename: str, revision: str):
+        super().__init__(f"{repo_id} has no file {filename} at revision {revision}")
+        self.repo_id, self.filename, self.revision = repo_id, filename, revision
+
+
+class NotAZooRepoError(WeightsError):
+    """A Hub repo or folder without a zoo ``config.json`` (one naming ``generator_class``)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
@@ -44,6 +45,11 @@ class Generator(
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        known = GENERATOR_CLASSES.get(cls.__name__)
+        if known is not None and (known.__module__, known.__qualname__) != (cls.__module__, cls.__qualname__):
+            # config.json names the class by its name alone, so two classes with one name would load each other
+            raise ValueError(f"generator class name {cls.__name__!r} is taken by "
+                             f"{known.__module__}.{known.__qualname__}: choose another name")
         GENERATOR_CLASSES[cls.__name__] = cls
 
     # ------------------------------------------------------------------ sampling
@@ -122,29 +128,37 @@ class Generator(
             images.append(out.float().clamp_(-1, 1).cpu())
         return torch.cat(images)
 
-    # ------------------------------------------------------------------ saving / loading
-    def save_pretrained(self, save_directory, *, config: dict | None = None, **kwargs: Any):
+    # ------------------------------------------------------------------ the Hub mixin's hooks
+    # The mixin's public save_pretrained / from_pretrained stay as they are; these hooks route both through
+    # zoo.serialization, so a folder or repo is written and read by the same strict code as every other load.
+    def _save_pretrained(self, save_directory: Path) -> None:
         """Write ``config.json`` (init kwargs + ``generator_class``) and ``model.safetensors``."""
-        full = {"generator_class": type(self).__name__, **getattr(self, "_hub_mixin_config", {}), **(config or {})}
-        return super().save_pretrained(save_directory, config=full, **kwargs)
+        from .serialization import save_weights
+
+        save_weights(save_directory, self)
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs: Any):
-        """Rebuild a generator from a folder or Hub repo; on the base class the config picks the subclass."""
-        kwargs.setdefault("strict", True)  # the mixin's default (False) would ignore missing or unexpected weights
-        if cls is Generator:
-            from .serialization import read_config
+    def _from_pretrained(cls, *, model_id: str, revision: str | None, map_location: str = "cpu",
+                         **unused: Any) -> Generator:
+        """Load a folder or Hub repo with ``load_folder`` (config, safetensors, recorded sha256, strict keys).
 
-            config = read_config(pretrained_model_name_or_path, **{
-                k: kwargs[k] for k in ("revision", "cache_dir", "token", "local_files_only") if k in kwargs})
-            cls = generator_class(config.get("generator_class"))
-        # explicit form: cls may have been replaced by the subclass named in config.json
-        return super(Generator, cls).from_pretrained(pretrained_model_name_or_path, **kwargs)  # noqa: UP008
+        On the base class the config picks the subclass; on a subclass the folder must hold that class.
+        """
+        from .serialization import load_folder, load_hub_repo
+
+        if Path(model_id).is_dir():
+            generator = load_folder(model_id, device=map_location)
+        else:
+            generator = load_hub_repo(model_id, revision or "main", device=map_location)
+        if not isinstance(generator, cls):
+            raise InvalidArgumentError(f"{model_id} holds a {type(generator).__name__}, not a {cls.__name__}: "
+                                       f"load it with Generator.from_pretrained or zoo.load")
+        return generator
 
 
 def generator_class(name: str | None) -> type[Generator]:
-    """The registered generator class called ``name`` (families register theirs by subclassing Generator)."""
-    from . import families  # noqa: F401  (importing the families fills GENERATOR_CLASSES)
+    """The registered generator class called ``name`` (every net in ``zoo.nets`` registers by subclassing)."""
+    from . import nets  # noqa: F401  (importing the nets fills GENERATOR_CLASSES)
 
     if name not in GENERATOR_CLASSES:
         raise InvalidArgumentError(

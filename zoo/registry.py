@@ -12,15 +12,26 @@ import copy
 import difflib
 import fnmatch
 import json
+import re
 from dataclasses import asdict, dataclass, field
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any
 
-from .errors import UnknownModelError
+from .errors import IndexFormatError, InvalidArgumentError, UnknownModelError
 
 INDEX_FILE = Path(__file__).with_name("index.json")
 WEIGHTS_DIR = Path(__file__).with_name("weights")
 FAMILIES: dict[str, type] = {}
+#: Entry names are folder names under zoo/weights/: timm-style, nothing that could leave that folder.
+NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
+
+
+def check_name(name: str) -> str:
+    if not isinstance(name, str) or not NAME.fullmatch(name) or ".." in name:
+        raise InvalidArgumentError(f"{name!r} is not a zoo name: use lower-case letters, digits, '.', '_' and '-', "
+                                   f"e.g. dcgan-fmnist")
+    return name
 
 
 def register_family(name: str):
@@ -34,12 +45,6 @@ def register_family(name: str):
         return cls
 
     return decorate
-
-
-def list_families() -> list[str]:
-    from . import families  # noqa: F401  (importing fills FAMILIES)
-
-    return sorted(FAMILIES)
 
 
 @dataclass
@@ -70,10 +75,41 @@ class ModelEntry:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_index(cls, name: str, fields: Any, where: Path | None = None) -> ModelEntry:
+        """The one way to build an entry from an index record; a malformed record is a one-line error."""
+        where = where or INDEX_FILE
+        if not isinstance(fields, dict):
+            raise IndexFormatError(f"{where}: entry {name!r} is not a JSON object: fix or re-create the index")
+        unknown = sorted(set(fields) - {f.name for f in dataclass_fields(cls)} - {"name"})
+        if unknown:
+            raise IndexFormatError(f"{where}: entry {name!r} has unknown field(s) {', '.join(unknown)}: "
+                                   f"fix the entry or upgrade gan-zoo")
+        try:
+            entry = cls(**{**fields, "name": name})
+        except TypeError as err:
+            raise IndexFormatError(f"{where}: entry {name!r} is incomplete ({err}): fix the entry") from None
+        if not isinstance(entry.weights, dict):
+            raise IndexFormatError(f"{where}: entry {name!r} has weights={entry.weights!r}: expected an object")
+        bundled = entry.weights.get("bundled")
+        if not NAME.fullmatch(name) or bundled is not None and (not isinstance(bundled, str) or
+                                                                not NAME.fullmatch(bundled) or ".." in bundled):
+            raise IndexFormatError(f"{where}: entry {name!r} (bundled folder {bundled!r}) is not a plain zoo name: "
+                                   f"fix the entry")
+        return entry
+
 
 def read_index(path: Path | None = None) -> dict[str, dict[str, Any]]:
     path = path or INDEX_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    try:
+        index = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise IndexFormatError(f"{path} is not valid JSON ({err}): restore it with git or reinstall gan-zoo") from None
+    if not isinstance(index, dict):
+        raise IndexFormatError(f"{path} is not a JSON object of entries: restore it with git or reinstall gan-zoo")
+    return index
 
 
 def write_index(index: dict[str, dict[str, Any]], path: Path | None = None) -> None:
@@ -84,7 +120,7 @@ def write_index(index: dict[str, dict[str, Any]], path: Path | None = None) -> N
 
 
 def _entries() -> dict[str, ModelEntry]:
-    return {name: ModelEntry(name=name, **fields) for name, fields in read_index().items()}
+    return {name: ModelEntry.from_index(name, fields) for name, fields in read_index().items()}
 
 
 def list_models(pattern: str = "*", *, family: str | None = None, dataset: str | None = None,
@@ -109,7 +145,7 @@ def get_entry(name: str) -> ModelEntry:
     entries = _entries()
     if name not in entries:
         close = difflib.get_close_matches(name, list(entries), n=3, cutoff=0.5)
-        hint = f"did you mean {', '.join(close)}?" if close else "see zoo.list_models()"
+        hint = f"did you mean {', '.join(close)}?" if close else "list the models with `zoo list` or zoo.list_models()"
         raise UnknownModelError(f"unknown model {name!r}: {hint}")
     return entries[name]
 

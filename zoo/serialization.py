@@ -1,6 +1,8 @@
 """Weights folders: ``config.json`` + ``model.safetensors`` (G_ema) [+ ``model_noema.safetensors`` (raw G)].
 
-Nothing here unpickles: tensors come from safetensors only, and every file can be checked against a sha256.
+The one strict reader of the zoo: every way of loading a generator (a folder, a zoo repo on the Hub, a bundled or
+converted index entry, ``Generator.from_pretrained``) ends in ``load_folder``. Nothing here unpickles: tensors come
+from safetensors only, and every file can be checked against a sha256.
 """
 
 from __future__ import annotations
@@ -11,18 +13,21 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
 
-from .errors import WeightsError, WeightsNotFoundError
+from .errors import HubEntryMissingError, NotAZooRepoError, WeightsError, WeightsNotFoundError
 from .generator import Generator, generator_class
 
+# The file names of a weights folder / zoo repo, used everywhere else through these constants.
 EMA_FILE = "model.safetensors"
 RAW_FILE = "model_noema.safetensors"
 CONFIG_FILE = "config.json"
 GRID_FILE = "grid.png"
+TRAINING_FILE = "training.json"
+CARD_FILE = "README.md"
+RECIPE_FILE = "recipe.yaml"
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
@@ -60,24 +65,19 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise
 
 
-def read_config(folder: str | os.PathLike, **hub_kwargs: Any) -> dict:
-    """Read ``config.json`` from a local folder (or, through huggingface_hub, from a Hub repo id)."""
+def read_config(folder: str | os.PathLike) -> dict:
+    """Read a weights folder's ``config.json``; it must name the generator class."""
     path = Path(folder) / CONFIG_FILE
     if not path.is_file():
-        if Path(folder).exists() or not _looks_like_repo_id(str(folder)):
-            raise WeightsNotFoundError(f"{folder} has no {CONFIG_FILE}: it is not a zoo weights folder")
-        from huggingface_hub import hf_hub_download
-
-        path = Path(hf_hub_download(str(folder), CONFIG_FILE, **hub_kwargs))
+        raise WeightsNotFoundError(f"{folder} has no {CONFIG_FILE}: it is not a zoo weights folder")
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise WeightsError(
-            f"{path} is not valid JSON ({err.msg}, line {err.lineno}): re-create the weights folder") from None
-
-
-def _looks_like_repo_id(name: str) -> bool:
-    return name.count("/") == 1 and not name.startswith((".", "/", "~"))
+        config = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise NotAZooRepoError(f"{path} is not valid JSON ({err}): re-create the weights folder") from None
+    if not isinstance(config, dict) or "generator_class" not in config:
+        raise NotAZooRepoError(f"{path} names no generator_class: it was not written by the zoo "
+                               f"(save_weights, save_pretrained or `zoo publish`)")
+    return config
 
 
 def build_generator(config: dict) -> Generator:
@@ -115,21 +115,52 @@ def load_folder(
     device: str | torch.device = "cpu",
     sha256: dict[str, str] | None = None,
 ) -> Generator:
-    """Build the generator of a weights folder, check its files' sha256 if given, and return it in eval mode."""
+    """Build the generator of a weights folder, check its files' sha256, and return it in eval mode.
+
+    ``sha256`` pins ``{file name: digest}``; without it, the digests a published repo's ``config.json`` records
+    (``zoo.sha256``, written by ``zoo publish``) are checked.
+    """
     folder = Path(folder)
-    if not (folder / CONFIG_FILE).is_file():
-        raise WeightsNotFoundError(f"{folder} has no {CONFIG_FILE}: it is not a zoo weights folder")
+    if not folder.is_dir():
+        raise WeightsNotFoundError(f"no such folder: {folder}")
+    config = read_config(folder)
     weights = folder / (EMA_FILE if ema else RAW_FILE)
     if not weights.is_file():
         if not ema and (folder / EMA_FILE).is_file():
             raise WeightsNotFoundError(f"{folder} ships only the EMA generator: call load(..., ema=True)")
         raise WeightsNotFoundError(f"{weights} is missing: reinstall the package or re-download the weights folder")
-    sha256 = sha256 or {}
+    if sha256 is None:
+        recorded = config.get("zoo", {}).get("sha256") if isinstance(config.get("zoo"), dict) else None
+        sha256 = recorded if isinstance(recorded, dict) else {}
     verify_sha256(folder / CONFIG_FILE, sha256.get(CONFIG_FILE))
     verify_sha256(weights, sha256.get(weights.name))
-    generator = build_generator(read_config(folder))
+    generator = build_generator(config)
     load_state(generator, weights)
     return generator.to(device).eval().requires_grad_(False)
+
+
+def load_hub_repo(repo_id: str, revision: str = "main", *, ema: bool = True,
+                  device: str | torch.device = "cpu") -> Generator:
+    """Load a zoo repo on the Hub (written by ``zoo publish`` or ``save_pretrained``) through ``load_folder``.
+
+    Both files come from the same commit (the one ``config.json`` resolved to).
+    """
+    from .hub import commit_of, hub_download
+
+    try:
+        config_path = hub_download(repo_id, CONFIG_FILE, revision)
+    except HubEntryMissingError:
+        raise NotAZooRepoError(f"{repo_id}@{revision} has no {CONFIG_FILE}: it is not a gan-zoo repo "
+                               f"(publish one with `zoo publish NAME --repo-id {repo_id}`)") from None
+    commit = commit_of(config_path, CONFIG_FILE)
+    read_config(config_path.parent)
+    try:
+        hub_download(repo_id, EMA_FILE if ema else RAW_FILE, commit)
+    except HubEntryMissingError:
+        if not ema:
+            raise WeightsNotFoundError(f"{repo_id} ships only the EMA generator: call load(..., ema=True)") from None
+        raise
+    return load_folder(config_path.parent, ema=ema, device=device)
 
 
 def save_weights(

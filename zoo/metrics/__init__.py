@@ -1,4 +1,4 @@
-"""Evaluation: FID, IS, KID and precision/recall through torch-fidelity, class coverage, and the leaderboard.
+"""Evaluation: FID, IS, KID and precision/recall through torch-fidelity, and class coverage.
 
 Every score carries its protocol (``zoo.metrics.protocol``): which feature extractor and weights, how many samples,
 which reference split, how images were resized, the seed, the generator weights' sha256 and the package versions.
@@ -11,12 +11,12 @@ from __future__ import annotations
 
 _LAZY = {
     "evaluate": "fidelity", "evaluate_generator": "fidelity", "evaluate_real": "fidelity", "score_folders": "fidelity",
-    "run_leaderboard": "leaderboard", "resolve_extractor": "extractors", "FIDCallback": "callback",
+    "resolve_extractor": "extractors", "FIDCallback": "callback",
 }
 
 
 def __getattr__(name: str):
-    # lazy, so that `zoo list` (which imports zoo.metrics.cli) does not load torch-fidelity
+    # lazy: importing zoo.metrics.protocol or .reference does not load torch-fidelity or Lightning
     if name in _LAZY:
         import importlib
 

@@ -20,7 +20,7 @@ REFERENCE_FIELDS = ("dataset", "split", "count", "resolution")
 
 
 def package_versions() -> dict[str, str]:
-    from .. import __version__
+    from ..version import __version__
 
     out = {"gan-zoo": __version__}
     for name in PACKAGES:

@@ -15,15 +15,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidArgumentError
-from ..registry import INDEX_FILE, WEIGHTS_DIR, ModelEntry, read_index, write_index
-from ..serialization import GRID_FILE, atomic_write_bytes, load_folder
-from .extractors import resolve_extractor
-from .fidelity import DEFAULT_N, canonical_dataset, evaluate_generator, evaluate_real
-from .protocol import protocol_key
-from .reference import NATIVE_RESOLUTION
+from .errors import InvalidArgumentError
+from .metrics.extractors import resolve_extractor
+from .metrics.fidelity import DEFAULT_N, canonical_dataset, evaluate_generator, evaluate_real
+from .metrics.protocol import protocol_key
+from .metrics.reference import NATIVE_RESOLUTION
+from .registry import INDEX_FILE, WEIGHTS_DIR, ModelEntry, read_index, write_index
+from .serialization import EMA_FILE, GRID_FILE, atomic_write_bytes, load_folder
 
-_REPO = Path(__file__).resolve().parents[2]
+_REPO = Path(__file__).resolve().parents[1]
 #: benchmarks/ of the source checkout; for an installed package (no checkout around it), ./benchmarks
 BENCHMARKS_DIR = _REPO / "benchmarks" if (_REPO / "setup.cfg").is_file() else Path.cwd() / "benchmarks"
 SCHEMA_VERSION = 1
@@ -42,9 +42,9 @@ def present_entries(pattern: str = "*", index_path: Path = INDEX_FILE, weights_d
     """Index entries matching ``pattern`` whose bundled weights folder is on this machine."""
     entries = []
     for name, fields in sorted(read_index(index_path).items()):
-        entry = ModelEntry(name=name, **fields)
+        entry = ModelEntry.from_index(name, fields, index_path)
         folder = entry.weights.get("bundled")
-        if fnmatch.fnmatch(name, pattern) and folder and (weights_dir / folder / "model.safetensors").is_file():
+        if fnmatch.fnmatch(name, pattern) and folder and (weights_dir / folder / EMA_FILE).is_file():
             entries.append(entry)
     return entries
 

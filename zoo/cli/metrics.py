@@ -1,36 +1,11 @@
-"""``zoo leaderboard``, ``zoo evaluate NAME`` and ``zoo train-classifier``."""
+"""``zoo evaluate NAME`` and ``zoo leaderboard``."""
 
 from __future__ import annotations
 
 import argparse
 
-from ..cli import command
 from ..errors import InvalidArgumentError
-
-
-def _classifier_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", required=True, help="recipe, e.g. recipes/fmnist-classifier.yaml")
-    p.add_argument("--out", help="weights folder to write (default zoo/weights/fmnist-classifier)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="LightningCLI override, e.g. --set trainer.max_epochs=1 (repeatable)")
-
-
-@command("train-classifier", "train the Fashion-MNIST feature network from its recipe", _classifier_args)
-def cmd_train_classifier(args: argparse.Namespace) -> int:
-    import torch
-
-    from .classifier import train_classifier
-
-    torch.set_num_threads(min(torch.get_num_threads(), 2))
-    argv = ["--config", args.config]
-    for item in args.set:
-        if "=" not in item:
-            raise InvalidArgumentError(f"--set expects KEY=VALUE (e.g. trainer.max_epochs=1), got {item!r}")
-        argv.append(f"--{item}")
-    if args.out:
-        argv += ["--out", args.out]
-    train_classifier(argv)
-    return 0
+from .command import Command
 
 
 def _common_args(p: argparse.ArgumentParser) -> None:
@@ -67,11 +42,10 @@ def _setup(args: argparse.Namespace) -> dict:
     return kwargs
 
 
-@command("leaderboard", "score every zoo model with weights here; write benchmarks/LEADERBOARD.md", _leaderboard_args)
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     import time
 
-    from .leaderboard import BENCHMARKS_DIR, run_leaderboard
+    from ..leaderboard import BENCHMARKS_DIR, run_leaderboard
 
     start = time.perf_counter()
     out = args.out or BENCHMARKS_DIR
@@ -87,12 +61,11 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
     _common_args(p)
 
 
-@command("evaluate", "score one model (or a folder of images) with its protocol record (JSON)", _evaluate_args)
 def cmd_evaluate(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from .fidelity import evaluate, evaluate_generator, score_folders
+    from ..metrics.fidelity import evaluate, evaluate_generator, score_folders
 
     kwargs = _setup(args)
     if args.reference_folder:
@@ -100,8 +73,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         kwargs.pop("cache", None)
         result = score_folders(args.name, args.reference_folder, **kwargs)
     elif Path(args.name).is_dir():
-        from .. import load
         from ..serialization import CONFIG_FILE, EMA_FILE, sha256_file
+        from ..weights import load
 
         sha = {f: sha256_file(Path(args.name) / f) for f in (CONFIG_FILE, EMA_FILE)}
         result = evaluate_generator(load(args.name), dataset=args.dataset or "fashion-mnist", weights_sha256=sha,
@@ -110,3 +83,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         result = evaluate(args.name, **kwargs)
     print(json.dumps(result, indent=2))
     return 0
+
+
+COMMANDS = [
+    Command("evaluate", "score one model (or a folder of images) with its protocol record (JSON)", _evaluate_args,
+            cmd_evaluate),
+    Command("leaderboard", "score every zoo model with weights here; write benchmarks/LEADERBOARD.md",
+            _leaderboard_args, cmd_leaderboard),
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..cli import command
+from .command import Command
 
 
 def _convert_args(p: argparse.ArgumentParser) -> None:
@@ -34,13 +34,15 @@ def parse_options(items: list[str]) -> dict:
     return options
 
 
-@command("convert", "convert an upstream checkpoint into a zoo weights folder", _convert_args)
 def cmd_convert(args: argparse.Namespace) -> int:
+    from ..convert import convert
     from ..serialization import save_weights
-    from . import convert
 
     generator = convert(args.source, args.weights, args.config, **parse_options(args.option))
     hashes = save_weights(args.out, generator, extra_config={"converted_from": args.source})
     print(f"wrote {args.out}: {type(generator).__name__} ({', '.join(sorted(hashes))}); load it with "
           f"zoo.load({args.out!r})")
     return 0
+
+
+COMMANDS = [Command("convert", "convert an upstream checkpoint into a zoo weights folder", _convert_args, cmd_convert)]

@@ -1,0 +1,103 @@
+"""``zoo fit`` / ``validate`` / ``test`` / ``predict`` (LightningCLI over the families) and ``zoo train-classifier``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .command import Command
+
+LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test", "predict")
+
+
+def run_lightning(argv: list[str], *, from_shell: bool) -> int:
+    """Run a LightningCLI subcommand; from a shell, SIGTERM first gets the handling in ``zoo.sigterm``."""
+    if from_shell:  # before torch starts threads: SIGTERM ends a run within seconds (zoo.sigterm)
+        from .. import sigterm
+
+        sigterm.install()
+    lightning_cli(None if from_shell else argv)
+    return 0
+
+
+def lightning_cli(args: list[str] | None) -> None:
+    """LightningCLI over every registered family and data module (``class_path`` may be short: ``DCGAN``).
+
+    ``args`` None parses the command line itself. Lightning's notices that say nothing about this run are filtered:
+    the litlogger tip, the pytree deprecation inside Lightning, "modules in eval mode" (G_ema is kept in eval mode
+    on purpose), the progress bar swap and the gloo banner of a single process; real warnings (the watchdog's,
+    precision) stay.
+    """
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+    warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
+    quiet = ("litlogger", "will override existing callbacks passed to Trainer: TQDMProgressBar",
+             "MEMBER: 1/1", "Starting with 1 processes")  # the gloo banner of a single process
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.distributed"):
+        logging.getLogger(name).addFilter(lambda record: not any(q in record.getMessage() for q in quiet))
+    import lightning as L
+    from lightning.pytorch.cli import LightningCLI
+
+    from .. import data, families  # noqa: F401  (registers the classes for short class_path names)
+    from ..checkpointing import resolve_last_checkpoint
+    from ..engine import GANModule
+
+    class ZooLightningCLI(LightningCLI):
+        def before_instantiate_classes(self) -> None:
+            config = self.config.get(self.config.get("subcommand") or "", self.config)
+            if config.get("ckpt_path") == "last":  # the run's own latest checkpoint, never another run's
+                config.ckpt_path = resolve_last_checkpoint(config.trainer)
+                if os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0":
+                    print(f"resuming {config.ckpt_path}", file=sys.stderr, flush=True)
+
+    ZooLightningCLI(
+        GANModule,
+        L.LightningDataModule,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        args=args,
+        save_config_kwargs={"overwrite": True},
+        parser_kwargs={"parser_mode": "omegaconf"} if _has_omegaconf() else None,
+    )
+
+
+def _has_omegaconf() -> bool:
+    try:
+        import omegaconf  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _classifier_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", required=True, help="recipe, e.g. recipes/fmnist-classifier.yaml")
+    p.add_argument("--out", help="weights folder to write (default zoo/weights/fmnist-classifier)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="LightningCLI override, e.g. --set trainer.max_epochs=1 (repeatable)")
+
+
+def cmd_train_classifier(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..errors import InvalidArgumentError
+    from ..metrics.classifier_training import train_classifier
+
+    torch.set_num_threads(min(torch.get_num_threads(), 2))
+    argv = ["--config", args.config]
+    for item in args.set:
+        if "=" not in item:
+            raise InvalidArgumentError(f"--set expects KEY=VALUE (e.g. trainer.max_epochs=1), got {item!r}")
+        argv.append(f"--{item}")
+    if args.out:
+        argv += ["--out", args.out]
+    train_classifier(argv)
+    return 0
+
+
+COMMANDS = [
+    Command("train-classifier", "train the Fashion-MNIST feature network from its recipe", _classifier_args,
+            cmd_train_classifier),
+]

@@ -1,0 +1,242 @@
+"""From a spec to a generator: ``resolve(spec)`` decides where weights come from, ``load(spec)`` loads them.
+
+Specs, in the order they are tried:
+
+1. ``hf://ORG/REPO[@REVISION]``: a zoo repo on the Hugging Face Hub (default revision ``main``).
+2. A path: an ``os.PathLike``, or a string that contains ``/`` or starts with ``~``, e.g. ``./dcgan-fmnist`` or
+   ``runs/dcgan-fmnist/version_0/weights``. It must be an existing weights folder.
+3. ``zoo:NAME`` or a bare ``NAME``: an entry of the zoo index (``zoo list``). A bare name that is also a folder in the
+   working directory is refused: say ``./NAME`` for the folder or ``zoo:NAME`` for the entry.
+
+Every route ends in ``zoo.serialization.load_folder`` (config, safetensors, sha256 where one is known). Index entries
+whose weights are not bundled come from a pinned Hub file or a local copy (``weights=``); entries with a
+``converter`` are converted once and kept under ``converted_cache_dir()``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import torch
+
+from .errors import (
+    HubEntryMissingError,
+    InvalidArgumentError,
+    NotAZooRepoError,
+    UnknownModelError,
+    WeightsError,
+    WeightsNotFoundError,
+)
+from .generator import Generator
+from .hub import HF_PREFIX, commit_of, hub_download, parse_hf_spec
+from .registry import ModelEntry, get_entry
+from .serialization import (
+    CONFIG_FILE,
+    EMA_FILE,
+    RAW_FILE,
+    atomic_write_bytes,
+    load_folder,
+    load_hub_repo,
+    save_weights,
+    sha256_file,
+)
+
+logger = logging.getLogger(__name__)
+
+ENTRY_PREFIX = "zoo:"
+CACHE_INFO = "zoo_cache.json"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a spec's weights are: ``kind`` is "folder" (``path``), "hub" (``repo_id``, ``revision``) or "entry"."""
+
+    kind: str
+    path: Path | None = None
+    repo_id: str | None = None
+    revision: str | None = None
+    entry: ModelEntry | None = None
+
+
+def resolve(spec: str | os.PathLike) -> Source:
+    """Decide where ``spec``'s weights come from (see the module docstring for the order); nothing is loaded."""
+    if isinstance(spec, os.PathLike):
+        return _folder(Path(spec))
+    if not isinstance(spec, str) or not spec:
+        raise InvalidArgumentError(f"a model spec is a zoo name, a folder or hf://ORG/REPO, got {spec!r}")
+    if spec.startswith(HF_PREFIX):
+        repo_id, revision = parse_hf_spec(spec)
+        return Source("hub", repo_id=repo_id, revision=revision)
+    if spec.startswith(ENTRY_PREFIX):
+        return Source("entry", entry=get_entry(spec[len(ENTRY_PREFIX):]))
+    if "/" in spec or os.sep in spec or spec.startswith("~"):
+        return _folder(Path(spec).expanduser())
+    try:
+        entry = get_entry(spec)
+    except UnknownModelError:
+        if Path(spec).is_dir():
+            return _folder(Path(spec))
+        raise
+    if Path(spec).is_dir():
+        raise InvalidArgumentError(f"{spec!r} is both a zoo name and a folder here: write ./{spec} for the folder "
+                                   f"or {ENTRY_PREFIX}{spec} for the zoo's entry")
+    return Source("entry", entry=entry)
+
+
+def _folder(path: Path) -> Source:
+    if not path.is_dir():
+        raise WeightsNotFoundError(f"no such folder: {path}" if not path.exists() else
+                                   f"{path} is a file: pass the weights folder that holds {CONFIG_FILE}")
+    return Source("folder", path=path)
+
+
+def load(
+    spec: str | os.PathLike,
+    *,
+    ema: bool = True,
+    device: str | torch.device = "cpu",
+    weights: str | os.PathLike | None = None,
+    allow_unpinned: bool = False,
+) -> Generator:
+    """Load the generator ``spec`` names, in eval mode (``zoo.load``).
+
+    Args:
+        spec: a zoo name (``zoo list``), a weights folder, or ``hf://ORG/REPO[@REVISION]`` (see the module docstring).
+        ema: the EMA generator (default, what the scores refer to) or the raw one where it is shipped.
+        device: where to put it.
+        weights: a local copy of the upstream file for index entries whose weights are not bundled.
+        allow_unpinned: download an index entry's Hub file although the index pins no revision and sha256 for it
+            (the load then reports the commit and sha256 to pin).
+    """
+    source = resolve(spec)
+    if weights is not None and source.kind != "entry":
+        raise InvalidArgumentError("weights= is a local copy of an index entry's upstream file: pass it with a zoo "
+                                   "name, or load the folder directly")
+    if source.kind == "folder":
+        return load_folder(source.path, ema=ema, device=device)
+    if source.kind == "hub":
+        return load_hub_repo(source.repo_id, source.revision, ema=ema, device=device)
+    entry = source.entry
+    if entry.bundled_dir is not None and weights is None:
+        return load_folder(entry.bundled_dir, ema=ema, device=device, sha256=entry.weights.get("sha256") or {})
+    return load_entry_weights(entry, ema=ema, device=device, weights=weights, allow_unpinned=allow_unpinned)
+
+
+def converted_cache_dir() -> Path:
+    """Where converted upstream checkpoints are kept: ``$ZOO_CACHE/converted`` or ``~/.cache/gan-zoo/converted``."""
+    return Path(os.environ.get("ZOO_CACHE") or "~/.cache/gan-zoo").expanduser() / "converted"
+
+
+def load_entry_weights(
+    entry: ModelEntry,
+    *,
+    ema: bool = True,
+    device: str | torch.device = "cpu",
+    weights: str | os.PathLike | None = None,
+    allow_unpinned: bool = False,
+) -> Generator:
+    """Load an index entry whose weights are not bundled.
+
+    The file is the user's local copy ``weights`` if given (its sha256 is then reported, not required), else the
+    pinned Hub file (``weights.hub``: repo_id, filename, revision, sha256), checked against its sha256. Entries
+    with a ``converter`` are converted once and kept as a zoo weights folder under ``converted_cache_dir()``;
+    otherwise the file is a zoo ``model.safetensors`` with its ``config.json`` beside it.
+    """
+    spec = entry.weights
+    hub = spec.get("hub") or {}
+    if weights is None and not hub:
+        raise WeightsNotFoundError(f"{entry.name} has neither bundled nor Hub weights in the index: "
+                                   f"pass zoo.load({entry.name!r}, weights=PATH) with a local copy")
+    hint = f"; or pass zoo.load({entry.name!r}, weights=PATH) with a local copy"
+    if weights is not None:
+        file = Path(weights).expanduser()
+        if file.is_dir() and not spec.get("converter"):
+            return load_folder(file, ema=ema, device=device)
+        if not file.is_file():
+            raise WeightsNotFoundError(f"weights={str(weights)!r} is not a file: pass the path of the downloaded "
+                                       f"{hub.get('filename', 'weights file')}")
+        digest = sha256_file(file)
+        expected = hub.get("sha256")
+        note = ("matches the index" if digest == expected else
+                "differs from the index's pinned file" if expected else "not pinned in the index")
+        warnings.warn(f"{entry.name}: using local weights {file} (sha256 {digest[:12]}..., {note})", stacklevel=3)
+    else:
+        unpinned = [k for k in ("revision", "sha256") if not hub.get(k)]
+        if unpinned and not allow_unpinned:
+            raise WeightsNotFoundError(
+                f"{entry.name}: the index pins no {' or '.join(unpinned)} for {hub['repo_id']}/{hub['filename']}, so "
+                f"the file cannot be checked: pass allow_unpinned=True (zoo: --allow-unpinned) to download it anyway "
+                f"and see the commit and sha256 to pin, or weights=PATH with a copy you trust")
+        file = hub_download(hub["repo_id"], hub["filename"], hub.get("revision") or "main", hint=hint)
+        digest = sha256_file(file)
+        if unpinned:
+            warnings.warn(f"{entry.name}: the index pins no {' or '.join(unpinned)} for {hub['repo_id']}/"
+                          f"{hub['filename']}; using commit {commit_of(file, hub['filename'])[:12]} "
+                          f"(sha256 {digest[:12]}...) unchecked", stacklevel=3)
+        if hub.get("sha256") and digest != hub["sha256"]:
+            raise WeightsError(f"{hub['repo_id']}/{hub['filename']}@{hub.get('revision')} has sha256 "
+                               f"{digest[:12]}... but the zoo index pins {hub['sha256'][:12]}...: the cached file is "
+                               f"altered or the pin is wrong; delete {file} and load again, or fix the index")
+    if spec.get("converter"):
+        return _load_converted(entry, file, digest, ema=ema, device=device)
+    # a zoo weights file: its config.json (and model_noema.safetensors for ema=False) sit beside it
+    if file.name != EMA_FILE:
+        raise WeightsNotFoundError(f"{file} is not a zoo {EMA_FILE}: pass the weights folder (config.json + "
+                                   f"{EMA_FILE}) as weights=, or give the index entry a converter")
+    if weights is None:
+        commit = commit_of(file, hub["filename"])
+        for sibling in [CONFIG_FILE] + ([] if ema else [RAW_FILE]):
+            path_in_repo = str(PurePosixPath(hub["filename"]).with_name(sibling))
+            try:
+                hub_download(hub["repo_id"], path_in_repo, commit, hint=hint)
+            except HubEntryMissingError:
+                if sibling == RAW_FILE:
+                    raise WeightsNotFoundError(
+                        f"{entry.name} ships only the EMA generator: call load(..., ema=True)") from None
+                raise NotAZooRepoError(f"{hub['repo_id']}@{commit} has no {path_in_repo} beside {hub['filename']}: "
+                                       f"it is not a zoo weights folder; give the index entry a converter") from None
+    elif not (file.parent / CONFIG_FILE).is_file():
+        raise WeightsNotFoundError(f"{file} has no {CONFIG_FILE} beside it: put the repo's {CONFIG_FILE} next to it "
+                                   f"or pass the whole weights folder as weights=")
+    return load_folder(file.parent, ema=ema, device=device)
+
+
+def _load_converted(entry: ModelEntry, file: Path, digest: str, *, ema: bool, device) -> Generator:
+    """Convert ``file`` with the entry's converter once; later loads read the cached zoo weights folder."""
+    from . import convert
+
+    converter = entry.weights["converter"]
+    options = entry.weights.get("converter_config", {})
+    provenance = {"source_sha256": digest, "converter": converter, "converter_config": options}
+    folder = converted_cache_dir() / entry.name / digest[:16]
+    info = folder / CACHE_INFO
+    if info.is_file():
+        try:
+            cached = json.loads(info.read_text())
+        except json.JSONDecodeError:
+            cached = {}
+        if {k: cached.get(k) for k in provenance} == provenance and "files" in cached:
+            return load_folder(folder, ema=ema, device=device, sha256=cached["files"])
+        shutil.rmtree(folder)  # converted with other options: redo
+    logger.info("converting %s with %s (once; cached in %s)", file, converter, folder)
+    generator = convert.convert(converter, file, None, **options)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    try:
+        files = save_weights(tmp, generator.cpu().eval())
+        atomic_write_bytes(tmp / CACHE_INFO, json.dumps({**provenance, "files": files}, indent=2).encode())
+        try:
+            os.replace(tmp, folder)
+        except OSError:  # another process finished the same conversion first: use theirs
+            if not info.is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return load_folder(folder, ema=ema, device=device, sha256=json.loads(info.read_text())["files"])
