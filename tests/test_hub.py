@@ -23,9 +23,9 @@ import zoo.convert
 import zoo.registry
 from zoo.cli import main
 from zoo.errors import InvalidArgumentError, WeightsError, ZooError
-from zoo.families.dcgan import DCGANGenerator
 from zoo.generator import Generator
 from zoo.hub import HubError, NotAZooRepoError, build_repo_folder, card_metrics, publish
+from zoo.nets.dcgan import DCGANGenerator
 from zoo.serialization import load_state, save_weights, sha256_file
 
 REAL_BUNDLED = zoo.list_models(pretrained=True)

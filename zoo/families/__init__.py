@@ -1,3 +1,4 @@
 """One module per GAN family. Importing this package registers every family and generator class."""
 
-from . import biggan, biggan_deep, dcgan, gan, lsgan, sngan, wgan, wgan_gp  # noqa: F401
+from .. import nets  # noqa: F401  (every generator class, BigGAN-deep's too, which has no family)
+from . import biggan, dcgan, gan, lsgan, sngan, wgan, wgan_gp  # noqa: F401

@@ -19,7 +19,7 @@ def _classifier_args(p: argparse.ArgumentParser) -> None:
 def cmd_train_classifier(args: argparse.Namespace) -> int:
     import torch
 
-    from .classifier import train_classifier
+    from .classifier_training import train_classifier
 
     torch.set_num_threads(min(torch.get_num_threads(), 2))
     argv = ["--config", args.config]
