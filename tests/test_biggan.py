@@ -12,8 +12,9 @@ from torch.utils.data import DataLoader, TensorDataset
 import zoo
 from zoo.data import FASHION_MNIST_CLASSES
 from zoo.errors import InvalidArgumentError
-from zoo.families.biggan import BigGAN, BigGANGenerator, SelfAttention
-from zoo.families.biggan_deep import BigGANDeepGenerator
+from zoo.families.biggan import BigGAN
+from zoo.nets.biggan import BigGANGenerator, SelfAttention
+from zoo.nets.biggan_deep import BigGANDeepGenerator
 from zoo.regularizers import OrthogonalRegularization
 from zoo.serialization import load_folder, save_weights
 

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from zoo.cli import main
-from zoo.families.dcgan import DCGANGenerator
+from zoo.nets.dcgan import DCGANGenerator
 from zoo.serialization import save_weights
 
 REPO = Path(__file__).resolve().parents[1]

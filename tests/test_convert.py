@@ -14,8 +14,8 @@ import zoo
 from zoo.cli import main
 from zoo.convert import convert
 from zoo.errors import InvalidArgumentError, WeightsError
-from zoo.families.biggan import BigGANGenerator
-from zoo.families.biggan_deep import BigGANDeepGenerator
+from zoo.nets.biggan import BigGANGenerator
+from zoo.nets.biggan_deep import BigGANDeepGenerator
 
 REFERENCE = Path(__file__).parents[1].parent / "shared" / "reference"
 # The converter test vectors are the project's shared data (`shared/reference/` beside the checkout, as CI lays it

@@ -200,12 +200,12 @@ class _NoBatchStats(GANModule):
         super().__init__(loss="ns", ema_decay=0.0, sample_every=0, **kwargs)
 
     def build_generator(self):
-        from zoo.families.gan import MLPGenerator
+        from zoo.nets.mlp import MLPGenerator
 
         return MLPGenerator(latent_dim=8, hidden=(), img_size=28)  # Linear -> tanh
 
     def build_discriminator(self):
-        from zoo.families.gan import MLPDiscriminator
+        from zoo.nets.mlp import MLPDiscriminator
 
         return MLPDiscriminator(hidden=(16,), dropout=0.0)
 

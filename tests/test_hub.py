@@ -23,8 +23,8 @@ import zoo.convert
 import zoo.registry
 from zoo.cli import main
 from zoo.errors import HubError, InvalidArgumentError, NotAZooRepoError, WeightsError, WeightsNotFoundError, ZooError
-from zoo.families.dcgan import DCGANGenerator
 from zoo.generator import Generator
+from zoo.nets.dcgan import DCGANGenerator
 from zoo.publish import REPO_ROOT, build_repo_folder, card_metrics, publish
 from zoo.serialization import load_state, save_weights, sha256_file
 

@@ -12,7 +12,6 @@ from torch import nn
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 
 from zoo.errors import InvalidArgumentError, WeightsError, WeightsNotFoundError
-from zoo.families.dcgan import DCGANGenerator
 from zoo.metrics import extractors
 from zoo.metrics.classifier import CLASSIFIER_DIR, EVAL_FILE, FashionMNISTNet, accuracy, export_classifier
 from zoo.metrics.coverage import coverage_from_predictions
@@ -20,6 +19,7 @@ from zoo.metrics.extractors import ExtractorSpec, FeaturesAndLogits, resolve_ext
 from zoo.metrics.fidelity import calculate, evaluate_generator
 from zoo.metrics.protocol import REQUIRED, check_protocol
 from zoo.metrics.reference import ImageTensorDataset, real_images
+from zoo.nets.dcgan import DCGANGenerator
 
 ORACLE = "test-oracle"
 

@@ -8,12 +8,12 @@ import pytest
 import torch
 from torchvision.utils import save_image
 
-from zoo.callbacks import image_grid
 from zoo.cli import main
-from zoo.families.dcgan import DCGANGenerator
+from zoo.images import image_grid
 from zoo.leaderboard import SCHEMA_VERSION, run_leaderboard
 from zoo.metrics.classifier import FashionMNISTNet, export_classifier
 from zoo.metrics.protocol import check_protocol
+from zoo.nets.dcgan import DCGANGenerator
 from zoo.registry import read_index, write_index
 from zoo.serialization import save_weights
 

@@ -9,7 +9,7 @@ import torch
 import zoo
 from zoo import registry
 from zoo.errors import InvalidArgumentError, UnknownModelError, WeightsError, WeightsNotFoundError
-from zoo.families.dcgan import DCGANGenerator
+from zoo.nets.dcgan import DCGANGenerator
 from zoo.serialization import save_weights
 
 BUNDLED = zoo.list_models(pretrained=True)

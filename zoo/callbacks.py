@@ -14,15 +14,11 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import TQDMProgressBar
 from torch import nn
-from torchvision.utils import make_grid, save_image
+from torchvision.utils import save_image
 
+from .images import image_grid  # noqa: F401  (re-exported)
 from .machine import git_commit, machine_record
 from .serialization import GRID_FILE, TRAINING_FILE, atomic_write_bytes, save_weights
-
-
-def image_grid(images: torch.Tensor, nrow: int = 8) -> torch.Tensor:
-    """Images in [-1, 1] as one [C, H, W] grid in [0, 1]."""
-    return make_grid(images.float(), nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
 
 
 def run_dir(trainer: L.Trainer) -> Path:

@@ -1,4 +1,4 @@
-"""Layers shared by the families."""
+"""Layers shared by the networks (``zoo.nets``)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """pytorch-pretrained-BigGAN's BigGAN-deep (``pytorch_model.bin`` + ``config.json``) ->
-``zoo.families.biggan_deep.BigGANDeepGenerator``.
+``zoo.nets.biggan_deep.BigGANDeepGenerator``.
 
 Layout facts the conversion handles:
 - the class embedding is an ``nn.Linear(num_classes, embed_dim)`` applied to a one-hot vector: its weight,
@@ -22,9 +22,9 @@ from typing import Any
 
 from torch import Tensor
 
-from ..data.imagenet import imagenet_classes
+from ..class_names import imagenet_classes
 from ..errors import InvalidArgumentError, WeightsNotFoundError
-from ..families.biggan_deep import BigGANDeepGenerator
+from ..nets.biggan_deep import BigGANDeepGenerator
 from . import register_converter
 from .studiogan import load_renamed, read_state_dict, rename_sn, unrename_sn
 

@@ -1,4 +1,4 @@
-"""PyTorch-StudioGAN's BigGAN generator (``src/models/big_resnet.py``) -> ``zoo.families.biggan.BigGANGenerator``.
+"""PyTorch-StudioGAN's BigGAN generator (``src/models/big_resnet.py``) -> ``zoo.nets.biggan.BigGANGenerator``.
 
 StudioGAN saves ``{"state_dict": G_ema.state_dict()}`` with the legacy spectral-norm hook's tensors
 (``weight_orig``, ``weight_u``, ``weight_v``). The zoo module uses torch's spectral-norm parametrization, whose
@@ -22,9 +22,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..data.imagenet import imagenet_classes
+from ..class_names import imagenet_classes
 from ..errors import InvalidArgumentError, WeightsError, WeightsNotFoundError
-from ..families.biggan import BigGANGenerator
+from ..nets.biggan import BigGANGenerator
 from . import register_converter
 
 SN_SUFFIXES = {"weight_orig": "parametrizations.weight.original", "weight_u": "parametrizations.weight.0._u",

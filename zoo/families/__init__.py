@@ -1,3 +1,4 @@
-"""One module per GAN family. Importing this package registers every family and generator class."""
+"""One module per GAN family (the training side; the networks are in ``zoo.nets``). Importing this package
+registers every family."""
 
-from . import biggan, biggan_deep, dcgan, gan, lsgan, sngan, wgan, wgan_gp  # noqa: F401
+from . import biggan, dcgan, gan, lsgan, sngan, wgan, wgan_gp  # noqa: F401

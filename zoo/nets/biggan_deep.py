@@ -11,7 +11,7 @@ rows of running statistics, measured at truncation 0, 0.02, ..., 1.0. A truncati
 ``frac, idx = modf(t / step)``; between rows the two are blended as ``row[idx] * frac + row[idx + 1] * (1 - frac)``
 (note: the reverse of ordinary linear interpolation, and kept that way because the released weights expect it).
 z is ``t * truncnorm(-2, 2)`` (``truncation_rule = "scale"``). In train mode the BNs use batch statistics.
-Spectral norm as in ``zoo.families.biggan`` (stored u/v in eval mode).
+Spectral norm as in ``zoo.nets.biggan`` (stored u/v in eval mode).
 """
 
 from __future__ import annotations

@@ -1,0 +1,89 @@
+"""DCGAN networks: Radford, Metz & Chintala, "Unsupervised Representation Learning with Deep Convolutional
+Generative Adversarial Networks", ICLR 2016, arXiv:1511.06434.
+
+Architecture guidelines from the paper: strided (transposed) convolutions instead of pooling, BatchNorm in both
+nets (not on G's output or D's input), ReLU in G with tanh output, LeakyReLU(0.2) in D. The networks here start at
+7x7 for 28x28 images and at 4x4 for 32/64/128, doubling per block. Also the networks of WGAN, WGAN-GP and LSGAN.
+"""
+
+from __future__ import annotations
+
+import math
+
+from torch import Tensor, nn
+from torch.nn.utils.parametrize import is_parametrized
+
+from ..generator import Generator
+from ..layers import sn
+
+
+def start_size(img_size: int) -> tuple[int, int]:
+    """(base resolution, number of 2x up/down blocks) for a supported image size."""
+    base = 7 if img_size % 7 == 0 else 4
+    blocks = math.log2(img_size / base)
+    if blocks != int(blocks) or blocks < 1:
+        raise ValueError(f"img_size must be 7*2^k or 4*2^k (28, 32, 64, ...), got {img_size}")
+    return base, int(blocks)
+
+
+class DCGANGenerator(Generator):
+    """z -> linear -> (width*2^(k-1), base, base) -> k x [ConvT 4x4/2, BN, ReLU] -> tanh."""
+
+    def __init__(self, latent_dim: int = 64, width: int = 64, img_channels: int = 1, img_size: int = 28):
+        super().__init__()
+        self.latent_dim, self.img_channels, self.img_size = latent_dim, img_channels, img_size
+        base, blocks = start_size(img_size)
+        channels = [width * 2 ** i for i in reversed(range(blocks))]  # e.g. [2w, w]
+        self.project = nn.Sequential(
+            nn.Linear(latent_dim, channels[0] * base * base, bias=False),
+            nn.Unflatten(1, (channels[0], base, base)),
+            nn.BatchNorm2d(channels[0]),
+            nn.ReLU(inplace=True),
+        )
+        layers = []
+        for c_in, c_out in zip(channels, channels[1:]):
+            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True)]
+        layers += [nn.ConvTranspose2d(channels[-1], img_channels, 4, 2, 1), nn.Tanh()]
+        self.blocks = nn.Sequential(*layers)
+        init_dcgan(self)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.blocks(self.project(z))
+
+
+class DCGANDiscriminator(nn.Module):
+    """k x [Conv 4x4/2, norm, LeakyReLU(0.2)] -> linear to one score. ``norm``: "batch", "layer" or "none"."""
+
+    def __init__(self, width: int = 64, img_channels: int = 1, img_size: int = 28, norm: str = "batch",
+                 spectral: bool = False):
+        super().__init__()
+        base, blocks = start_size(img_size)
+        channels = [img_channels] + [width * 2 ** i for i in range(blocks)]
+        layers = []
+        for i, (c_in, c_out) in enumerate(zip(channels, channels[1:])):
+            layers.append(sn(nn.Conv2d(c_in, c_out, 4, 2, 1, bias=norm == "none" or i == 0), spectral))
+            size = img_size // 2 ** (i + 1)
+            if i > 0 and norm == "batch":
+                layers.append(nn.BatchNorm2d(c_out))
+            elif i > 0 and norm == "layer":  # WGAN-GP: the penalty is per sample, so no batch statistics
+                layers.append(nn.GroupNorm(1, c_out))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
+        self.features = nn.Sequential(*layers, nn.Flatten())
+        self.head = sn(nn.Linear(channels[-1] * size * size, 1), spectral)
+        init_dcgan(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x)).squeeze(1)
+
+
+def init_dcgan(module: nn.Module) -> None:
+    """The paper's init: conv/linear weights ~ N(0, 0.02), BatchNorm gains ~ N(1, 0.02)."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            weight = m.parametrizations.weight.original if is_parametrized(m, "weight") else m.weight
+            nn.init.normal_(weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
