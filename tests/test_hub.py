@@ -194,7 +194,7 @@ def test_load_from_hand_populated_cache(tiny_zoo, tmp_path, hub_cache):
     state = load_file(out / "model.safetensors")
     state.pop(sorted(state)[0])
     save_file(state, str(tmp_path / "resaved" / "model.safetensors"))
-    with pytest.raises(RuntimeError, match="Missing key"):
+    with pytest.raises(WeightsError, match=r"missing keys \['blocks.0.weight'\]"):
         Generator.from_pretrained(tmp_path / "resaved")
 
 

@@ -87,7 +87,7 @@ def test_nothing_imports_the_command_line(path):
 
 
 def test_the_checker_sees_upward_and_nested_imports():
-    text = "from . import nets\nfrom .errors import ZooError\n\ndef f():\n    from ..engine import GANModule\n"
+    text = "from . import nets\nfrom ..errors import ZooError\n\ndef f():\n    from ..engine import GANModule\n"
     assert zoo_imports(PACKAGE / "nets" / "dcgan.py", text) == [(1, "zoo.nets"), (2, "zoo.errors"), (5, "zoo.engine")]
     assert zoo_imports(PACKAGE / "registry.py", "from . import nets\nimport zoo.cli\n") == [
         (1, "zoo.nets"), (2, "zoo.cli")]

@@ -153,7 +153,11 @@ def load_hub_repo(repo_id: str, revision: str = "main", *, ema: bool = True,
         raise NotAZooRepoError(f"{repo_id}@{revision} has no {CONFIG_FILE}: it is not a gan-zoo repo "
                                f"(publish one with `zoo publish NAME --repo-id {repo_id}`)") from None
     commit = commit_of(config_path, CONFIG_FILE)
-    read_config(config_path.parent)
+    try:
+        read_config(config_path.parent)
+    except NotAZooRepoError:
+        raise NotAZooRepoError(f"{repo_id}@{revision} is not a gan-zoo repo: its {CONFIG_FILE} names no "
+                               f"generator_class (zoo.load('hf://...') reads repos written by `zoo publish`)") from None
     try:
         hub_download(repo_id, EMA_FILE if ema else RAW_FILE, commit)
     except HubEntryMissingError:

@@ -248,8 +248,8 @@ def score_folders(
 
 def evaluate(name: str, **kwargs: Any) -> dict[str, Any]:
     """Score a zoo model by name (its index entry names the dataset and the weights' sha256)."""
-    from .. import load
     from ..registry import get_entry
+    from ..weights import load
 
     entry = get_entry(name)
     sha = entry.weights.get("sha256") or (entry.weights.get("hub") or {}).get("sha256")
