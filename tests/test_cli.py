@@ -10,6 +10,7 @@ import torch
 import yaml
 from PIL import Image
 
+import zoo
 from zoo.cli import main
 from zoo.nets.dcgan import DCGANGenerator
 from zoo.serialization import save_weights
@@ -32,25 +33,74 @@ def test_sample_writes_a_grid(folder, tmp_path, capsys):
     assert (width, height) == (5 * 30 + 2, 2 * 30 + 2)  # 28px images with 2px padding
 
 
-def test_errors_are_one_line_with_exit_code_2(folder, capsys):
-    assert main(["sample", "dcgan-fmnsit"]) == 2
+@pytest.mark.parametrize("args, message", [
+    (["sample", "dcgan-fmnsit"], "unknown model 'dcgan-fmnsit': did you mean dcgan-fmnist"),
+    (["info", "nothing-like-it"], "list the models with `zoo list`"),
+    (["sample", "{folder}", "--n", "0"], "--n must be a positive number of images, got 0"),
+    (["sample", "{folder}", "--labels", "3"], "is unconditional: sample it without --labels"),
+    (["sample", "{folder}", "--truncation", "0.5"], "has no truncation rule: sample it without truncation "
+                                                   "(--truncation on the command line)"),
+    (["sample", "{folder}", "--out", "/nonexistent_dir/x.png"], "the folder /nonexistent_dir does not exist"),
+    (["sample", "biggan-fmnist", "--labels", "Sneeker"], "unknown class name 'Sneeker': did you mean 'Sneaker'?"),
+    (["sample", "biggan-fmnist", "--labels", "12"], "label 12 is out of range: use 0..9 or a class name"),
+    (["sample", "./no-such-run"], "no such folder: no-such-run"),
+    (["sample", "hf://org/repo@../x"], "is not a revision"),
+])
+def test_errors_are_one_line_with_exit_code_2(folder, capsys, args, message):
+    assert main([a.format(folder=folder) for a in args]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: unknown model 'dcgan-fmnsit'") and err.count("\n") == 1
-    assert main(["sample", str(folder), "--n", "0"]) == 2
-    assert "n must be a positive integer" in capsys.readouterr().err
-    assert main(["sample", str(folder), "--labels", "3"]) == 2
-    assert "unconditional" in capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and message in err
+
+
+def test_an_error_from_the_shell_has_no_traceback(tmp_path):
+    result = run_zoo("sample", "dcgan-fmnist", "--out", "/nonexistent_dir/x.png", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "error: --out /nonexistent_dir/x.png: the folder /nonexistent_dir does not exist; create it first"]
 
 
 def test_list_and_info(capsys):
     assert main(["list", "*-fmnist"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0].split()[:3] == ["name", "family", "dataset"]
-    names = [line.split()[0] for line in out.splitlines()[1:]]
-    assert all(name.endswith("-fmnist") for name in names)
-    if names:
-        assert main(["info", names[0]]) == 0
-        assert json.loads(capsys.readouterr().out)["name"] == names[0]
+    assert out.splitlines()[0].split() == ["name", "family", "dataset", "res", "classes", "FID", "weights"]
+    rows = [line.split() for line in out.splitlines()[1:] if line.endswith("bundled")]
+    assert {row[0] for row in rows} == {n for n in zoo.list_models("*-fmnist")}
+    dcgan = next(row for row in rows if row[0] == "dcgan-fmnist")
+    assert dcgan[5] == f"{zoo.info('dcgan-fmnist')['scores'][0]['metrics']['fid']:.2f}"
+    assert main(["list", "biggan-*", "--json"]) == 0
+    listed = {m["name"]: m for m in json.loads(capsys.readouterr().out)}
+    assert listed["biggan-128"]["weights"] == "converted" and listed["biggan-fmnist"]["weights"] == "bundled"
+    assert main(["info", "biggan-fmnist"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("biggan-fmnist: biggan on fashion-mnist, 32x32")
+    assert "classes:  10 (conditional: T-shirt" in out
+    assert "protocol: fmnist-cnn features, 10000 samples, seed 0" in out
+    assert main(["info", "biggan-fmnist", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["name"] == "biggan-fmnist"
+
+
+def test_sample_labels_cycle_and_conditional_grids_have_one_row_per_class(tmp_path, capsys):
+    import numpy as np
+
+    out = tmp_path / "s.npz"
+    assert main(["sample", "biggan-fmnist", "--n", "5", "--labels", "Sneaker", "Bag", "--format", "npz",
+                 "--out", str(out)]) == 0
+    with np.load(out, allow_pickle=False) as arrays:
+        assert arrays["labels"].tolist() == [7, 8, 7, 8, 7] and arrays["images"].shape == (5, 32, 32, 1)
+        assert arrays["images"].dtype == np.uint8
+    assert main(["sample", "biggan-fmnist", "--nrow", "3", "--format", "npz", "--out", str(out)]) == 0
+    with np.load(out, allow_pickle=False) as arrays:  # no labels: one row of 3 per class, in class order
+        assert arrays["labels"].tolist() == [c for c in range(10) for _ in range(3)]
+    assert main(["sample", "dcgan-fmnist", "--n", "3", "--out", str(tmp_path / "g.png"),
+                 "--out-dir", str(tmp_path / "each")]) == 0
+    assert sorted(p.name for p in (tmp_path / "each").iterdir()) == ["00000.png", "00001.png", "00002.png"]
+    assert Image.open(tmp_path / "each" / "00000.png").size == (28, 28)
+
+
+def test_sample_interpolate_writes_a_strip(tmp_path, capsys):
+    assert main(["sample", "dcgan-fmnist", "--interpolate", "6", "--out", str(tmp_path / "strip.png")]) == 0
+    assert Image.open(tmp_path / "strip.png").size == (6 * 30 + 2, 30 + 2)
+    assert "6-step slerp" in capsys.readouterr().out
 
 
 def run_zoo(*args, cwd):

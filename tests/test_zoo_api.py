@@ -110,18 +110,18 @@ def test_labels_for_unconditional_model(tiny_zoo):
     assert "unconditional" in one_line(excinfo) and "without labels" in str(excinfo.value)
 
 
-def test_bad_truncation(tiny_zoo):
+def test_truncation_only_where_the_family_has_it(tiny_zoo):
     with pytest.raises(InvalidArgumentError) as excinfo:
-        zoo.load("tiny-dcgan").sample(4, truncation=0)
+        zoo.load("tiny-dcgan").sample(4, truncation=0.5)  # DCGAN has no truncation trick: refused, not ignored
+    assert "has no truncation rule" in one_line(excinfo)
+    from zoo.nets.biggan import BigGANGenerator
+
+    biggan = BigGANGenerator(latent_dim=16, shared_dim=8, num_classes=3, width=4, img_size=32, img_channels=1,
+                             channel_multipliers=[2, 2, 1, 1], attention_at=None).eval()
+    with pytest.raises(InvalidArgumentError) as excinfo:
+        biggan.sample(4, truncation=0)
     assert "truncation must be > 0" in one_line(excinfo)
-    x = zoo.load("tiny-dcgan").sample(4, seed=0, truncation=0.5)
-    assert x.shape == (4, 1, 28, 28)
-
-
-def test_truncated_latents_stay_in_bounds(tiny_zoo):
-    generator = zoo.load("tiny-dcgan")
-    z = generator.sample_latent(2000, generator=torch.Generator().manual_seed(0), truncation=0.7)
-    assert z.abs().max() <= 0.7 and z.abs().max() > 0.65
+    assert biggan.sample(4, seed=0, truncation=0.5).shape == (4, 1, 32, 32)
 
 
 def test_missing_weights_file(tiny_zoo):
@@ -173,3 +173,70 @@ def test_save_pretrained_round_trip(tmp_path):
     for loaded in (DCGANGenerator.from_pretrained(tmp_path / "g"), zoo.Generator.from_pretrained(tmp_path / "g")):
         assert type(loaded) is DCGANGenerator
         assert torch.equal(loaded.eval().sample(3, seed=0), generator.sample(3, seed=0))
+
+
+def test_resolve_order_and_prefixes(tiny_zoo, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert zoo.resolve("tiny-dcgan").entry.name == "tiny-dcgan"
+    assert zoo.resolve("zoo:tiny-dcgan").entry.name == "tiny-dcgan"
+    assert zoo.resolve("weights/tiny-dcgan").path.resolve() == tiny_zoo.resolve()  # a "/" makes it a path
+    assert zoo.resolve(tiny_zoo).kind == "folder"
+    assert (zoo.resolve("hf://org/repo@v1").repo_id, zoo.resolve("hf://org/repo").revision) == ("org/repo", "main")
+    # a bare name that is also a folder here: refused, naming both ways to say which
+    shutil.copytree(tiny_zoo, tmp_path / "tiny-dcgan")
+    with pytest.raises(InvalidArgumentError) as excinfo:
+        zoo.load("tiny-dcgan")
+    assert "./tiny-dcgan" in one_line(excinfo) and "zoo:tiny-dcgan" in one_line(excinfo)
+    assert torch.equal(zoo.load("./tiny-dcgan").sample(2, seed=0), zoo.load("zoo:tiny-dcgan").sample(2, seed=0))
+    # a folder with no index entry of that name is a folder
+    shutil.move(tmp_path / "tiny-dcgan", tmp_path / "my-run")
+    assert zoo.resolve("my-run").kind == "folder"
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("/nonexistent", "no such folder: /nonexistent"),
+    ("./nope", "no such folder: nope"),
+    ("zoo:nope", "unknown model 'nope'"),
+    ("hf://org/repo@../..", "is not a revision"),
+    ("hf://just-a-name", "is not a Hub spec"),
+])
+def test_resolve_errors_are_one_line(tiny_zoo, spec, message):
+    with pytest.raises((InvalidArgumentError, WeightsNotFoundError, UnknownModelError)) as excinfo:
+        zoo.load(spec)
+    assert message in one_line(excinfo)
+
+
+def test_a_generator_class_name_is_taken_once():
+    with pytest.raises(ValueError, match="'DCGANGenerator' is taken by zoo.nets.dcgan.DCGANGenerator"):
+        class DCGANGenerator(zoo.Generator):  # noqa: F811  (the point: a second class with the registered name)
+            pass
+
+
+def test_from_pretrained_of_a_subclass_refuses_another_class(tmp_path):
+    from zoo.nets.mlp import MLPGenerator
+
+    DCGANGenerator(latent_dim=8, width=4).save_pretrained(tmp_path / "g")
+    with pytest.raises(InvalidArgumentError, match="holds a DCGANGenerator, not a MLPGenerator"):
+        MLPGenerator.from_pretrained(tmp_path / "g")
+
+
+def test_slerp_keeps_the_ends_and_the_norm():
+    torch.manual_seed(0)
+    z0, z1 = torch.randn(64), torch.randn(64)
+    z1 = z1 * z0.norm() / z1.norm()  # equal norms: the great circle keeps the norm all the way
+    path = zoo.Generator.interpolate_latents(z0, z1, 9)
+    assert path.shape == (9, 64)
+    assert torch.allclose(path[0], z0, atol=1e-6) and torch.allclose(path[-1], z1, atol=1e-6)
+    assert torch.allclose(path.norm(dim=1), z0.norm().expand(9), rtol=1e-5)
+    straight = zoo.Generator.interpolate_latents(z0, z1, 9, method="lerp")
+    assert straight[4].norm() < 0.9 * z0.norm()  # the straight line cuts through short, atypical latents
+    with pytest.raises(InvalidArgumentError, match="steps must be an integer >= 2"):
+        zoo.Generator.interpolate_latents(z0, z1, 1)
+
+
+def test_interpolate_images_start_and_end_at_the_samples(tiny_zoo):
+    generator = zoo.load("tiny-dcgan")
+    z = torch.randn(2, generator.latent_dim, generator=torch.Generator().manual_seed(3))
+    strip = generator.interpolate(z[0], z[1], 5)
+    assert strip.shape == (5, 1, 28, 28)
+    assert torch.allclose(strip[[0, -1]], generator(z).clamp(-1, 1), atol=1e-5)

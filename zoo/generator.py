@@ -39,9 +39,10 @@ class Generator(
     num_classes: int = 0
     class_names: list[str] | None = None
 
-    #: Truncation rule used by ``sample_latent``: "threshold" resamples entries with |z| > t (StudioGAN);
-    #: "scale" draws t * truncnorm(-2, 2) (BigGAN-deep). Families override it when their paper says otherwise.
-    truncation_rule: ClassVar[str] = "threshold"
+    #: Truncation rule used by ``sample_latent``: "threshold" resamples entries with |z| > t (StudioGAN's BigGAN);
+    #: "scale" draws t * truncnorm(-2, 2) (BigGAN-deep); None (the default) refuses truncation, so that it is
+    #: offered only by the families whose paper uses the truncation trick.
+    truncation_rule: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -59,6 +60,9 @@ class Generator(
         """Draw ``n`` latents on the CPU (so a seed gives the same latents on every device)."""
         if truncation is None:
             return torch.randn(n, self.latent_dim, generator=generator)
+        if self.truncation_rule is None:
+            raise InvalidArgumentError(f"{type(self).__name__} has no truncation rule: sample it without truncation "
+                                       f"(--truncation on the command line)")
         truncation = float(truncation)
         if not truncation > 0:
             raise InvalidArgumentError(f"truncation must be > 0 (or None for no truncation), got {truncation}")
@@ -71,7 +75,7 @@ class Generator(
         if not self.num_classes:
             if labels is not None:
                 raise InvalidArgumentError(
-                    f"{type(self).__name__} is unconditional: call sample() without labels=")
+                    f"{type(self).__name__} is unconditional: sample it without labels (--labels on the command line)")
             return None
         if labels is None:
             return torch.randint(self.num_classes, (n,), generator=generator)
@@ -127,6 +131,48 @@ class Generator(
             out = self(zb) if y is None else self(zb, y[start:start + batch_size].to(device))
             images.append(out.float().clamp_(-1, 1).cpu())
         return torch.cat(images)
+
+    # ------------------------------------------------------------------ latent interpolation
+    @staticmethod
+    def interpolate_latents(z0: torch.Tensor, z1: torch.Tensor, steps: int, method: str = "slerp") -> torch.Tensor:
+        """``steps`` latents from ``z0`` to ``z1`` (both ends included), ``[steps, latent_dim]``.
+
+        "slerp" follows the great circle (White 2016, "Sampling Generative Networks"): a Gaussian latent's norm
+        concentrates near sqrt(d), and the straight line ("lerp") between two of them passes through shorter,
+        atypical latents.
+        """
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
+            raise InvalidArgumentError(f"steps must be an integer >= 2 (both ends included), got {steps!r}")
+        if method not in ("slerp", "lerp"):
+            raise InvalidArgumentError(f"method must be 'slerp' or 'lerp', got {method!r}")
+        z0, z1 = z0.reshape(-1).double(), z1.reshape(-1).double()
+        t = torch.linspace(0, 1, steps, dtype=torch.float64)[:, None]
+        omega = torch.arccos((z0 / z0.norm()).dot(z1 / z1.norm()).clamp(-1, 1))
+        if method == "lerp" or omega.sin().abs() < 1e-6:  # (anti)parallel: the circle is not defined
+            out = (1 - t) * z0 + t * z1
+        else:
+            out = (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / omega.sin()
+        return out.float()
+
+    @torch.inference_mode()
+    def interpolate(self, z0: torch.Tensor, z1: torch.Tensor, steps: int = 8, *, method: str = "slerp",
+                    labels: Any = None) -> torch.Tensor:
+        """Images ``[steps, C, H, W]`` along the interpolation from ``z0`` to ``z1`` (one label for all, if any)."""
+        z = self.interpolate_latents(z0, z1, steps, method)
+        if isinstance(labels, Sequence) and not isinstance(labels, str):
+            labels = labels[0] if labels else None
+        if labels is None and self.num_classes:  # one class along the whole path
+            labels = int(torch.randint(self.num_classes, (1,), generator=torch.Generator().manual_seed(0)))
+        y = self.resolve_labels(labels, steps)
+        device = next(self.parameters()).device
+        out = self(z.to(device)) if y is None else self(z.to(device), y.to(device))
+        return out.float().clamp_(-1, 1).cpu()
+
+    def interpolate_seeded(self, steps: int, *, seed: int = 0, labels: Any = None,
+                           truncation: float | None = None) -> torch.Tensor:
+        """``interpolate`` between two latents drawn from ``seed`` (with ``truncation``, if given)."""
+        z0, z1 = self.sample_latent(2, generator=torch.Generator().manual_seed(int(seed)), truncation=truncation)
+        return self.interpolate(z0, z1, steps, labels=labels)
 
     # ------------------------------------------------------------------ the Hub mixin's hooks
     # The mixin's public save_pretrained / from_pretrained stay as they are; these hooks route both through

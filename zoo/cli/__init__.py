@@ -49,3 +49,6 @@ def main(argv: list[str] | None = None) -> int:
     except ZooError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a file the user named: unwritable, missing, disk full (err names the path)
+        print(f"error: {err.strerror or err}{f': {err.filename}' if err.filename else ''}", file=sys.stderr)
+        return 2

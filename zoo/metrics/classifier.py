@@ -24,11 +24,10 @@ from torch import Tensor, nn
 from ..errors import WeightsNotFoundError
 from ..nets.classifier import FashionMNISTNet
 from ..registry import WEIGHTS_DIR
-from ..serialization import atomic_write_bytes, load_state, sha256_file
+from ..serialization import CONFIG_FILE, atomic_write_bytes, load_state, sha256_file
+from ..serialization import EMA_FILE as WEIGHTS_FILE  # the same file name as a generator's weights
 
 CLASSIFIER_DIR = WEIGHTS_DIR / "fmnist-classifier"
-WEIGHTS_FILE = "model.safetensors"
-CONFIG_FILE = "config.json"
 EVAL_FILE = "eval.json"
 
 

@@ -141,6 +141,8 @@ class BigGANGenerator(Generator):
         spectral: spectral norm on G's convs and linears (the paper: yes).
     """
 
+    truncation_rule = "threshold"  # the truncation trick (BigGAN section 3.1), StudioGAN's rule
+
     def __init__(self, latent_dim: int = 120, shared_dim: int = 128, num_classes: int = 1000,
                  img_size: int = 128, img_channels: int = 3, width: int = 96,
                  channel_multipliers: Sequence[int] | None = None, attention_at: int | None = 64,
