@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
 import math
 
@@ -207,15 +209,30 @@ def random_inception_file(monkeypatch, path):
 def test_inception_with_a_local_weights_file_runs_the_standard_path(monkeypatch, tmp_path, test_images):
     weights = tmp_path / "inception.pth"
     random_inception_file(monkeypatch, weights)
+    expected = torch.load(weights, weights_only=True)
     monkeypatch.setenv(extractors.INCEPTION_ENV, str(weights))
+    loads = []
+    real_load = torch.load
+    monkeypatch.setattr(torch, "load", lambda f, *a, **k: loads.append((f, k)) or real_load(f, *a, **k))
     inception = resolve_extractor("auto")
     assert inception.name == "inception-v3-compat" and inception.channels == 3 and not inception.official
+    net = extractors.build_feature_extractor(inception, ["2048"])
+    assert isinstance(net, extractors.CheckedInceptionV3)
+    assert all(torch.equal(net.state_dict()[k], v) for k, v in expected.items())  # the file's weights, not init
     images = ImageTensorDataset(test_images[:10], channels=3)
     # FID's 2048x2048 eigendecomposition alone takes ~30 s here: the FID arithmetic is tested with fmnist-cnn above
     out = calculate(images, ImageTensorDataset(test_images[10:20], channels=3), extractor=inception, n1=10, n2=10,
                     progress=False, metrics=("isc", "kid", "prc"))
     assert set(out) == {"is_mean", "is_std", "kid_mean", "kid_std", "precision", "recall"}
     assert all(math.isfinite(v) for v in out.values())
+    # the file was read once, as bytes, and loaded from them with weights_only=True; torch-fidelity never opened it
+    assert len(loads) == 1 and isinstance(loads[0][0], io.BytesIO) and loads[0][1]["weights_only"] is True
+    assert extractors.tf_inception.load_state_dict_from_url is torch.hub.load_state_dict_from_url  # restored
+    # a spec without its state dict reads the file again, and refuses one changed since it was resolved
+    with open(weights, "ab") as handle:
+        handle.write(b"\0")
+    with pytest.raises(WeightsError, match="changed since it was checked"):
+        extractors.build_feature_extractor(dataclasses.replace(inception, state_dict=None), ["2048"])
     pickled = tmp_path / "bad.pth"
     torch.save({"fc.weight": torch.zeros(1), "module": nn.ReLU()}, pickled)  # an object, not only tensors
     with pytest.raises(WeightsError, match="not a plain PyTorch state dict"):

@@ -1,7 +1,9 @@
 """Feature extractors for torch-fidelity, and how the zoo picks one.
 
 - ``inception-v3-compat``: torch-fidelity's standard Inception (the FID of Heusel et al. 2017). Its weights come from
-  ``--inception-weights`` / ``$ZOO_INCEPTION_WEIGHTS``, torch's hub cache, or a download when online.
+  ``--inception-weights`` / ``$ZOO_INCEPTION_WEIGHTS``, torch's hub cache, or a download when online. The file is read
+  once: its bytes are hashed and loaded with ``weights_only=True``, and that state dict is handed to torch-fidelity's
+  network (``CheckedInceptionV3``), whose own loader (a full unpickle of the path) never runs.
 - ``fmnist-cnn``: the project's Fashion-MNIST classifier (``zoo.metrics.classifier``), bundled, used offline.
 - ``timm:<model>``: any timm backbone (e.g. ``timm:convnext_tiny.fb_in1k``, ``timm:vit_small_patch14_dinov2.lvd142m``),
   its pooled pre-logits as features, for users who have the weights (Hub cache or a local file).
@@ -12,16 +14,21 @@ every protocol record.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import socket
 import sys
-from dataclasses import dataclass
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 import torch_fidelity
 from torch import Tensor
+from torch_fidelity import feature_extractor_inceptionv3 as tf_inception
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 
 from ..errors import InvalidArgumentError, WeightsError, WeightsNotFoundError
@@ -126,6 +133,29 @@ class TimmFeatures(FeaturesAndLogits):
         return tuple(out[k] for k in self.features_list)
 
 
+class CheckedInceptionV3(tf_inception.FeatureExtractorInceptionV3):
+    """torch-fidelity's Inception built around a state dict we already checked, so its own loader never reads a file.
+
+    Its ``__init__`` loads weights either from a path (a full unpickle) or, with no path, through the module's
+    ``load_state_dict_from_url``; for the length of the call that name returns ``state_dict`` instead.
+    """
+
+    _lock = threading.Lock()
+
+    def __init__(self, name, features_list, state_dict: dict[str, Tensor], **kwargs):
+        def checked(url, *args, **kw):
+            return state_dict
+
+        kwargs.pop("feature_extractor_weights_path", None)
+        with self._lock:
+            original = tf_inception.load_state_dict_from_url
+            tf_inception.load_state_dict_from_url = checked
+            try:
+                super().__init__(name, features_list, feature_extractor_weights_path=None, **kwargs)
+            finally:
+                tf_inception.load_state_dict_from_url = original
+
+
 def register_extractors() -> None:
     """Register ``fmnist-cnn`` with torch-fidelity (idempotent)."""
     if FMNIST not in FEATURE_EXTRACTORS_REGISTRY:
@@ -148,6 +178,7 @@ class ExtractorSpec:
     resize: str  # how zoo images are adapted, for the protocol record
     has_logits: bool  # IS and class coverage need class probabilities
     official: bool = True  # False when a local file does not hash to the published weights
+    state_dict: dict | None = field(default=None, compare=False, repr=False)  # Inception, loaded once when resolved
 
     def to_dict(self) -> dict:
         return {"name": self.name, "weights_sha256": self.weights_sha256, "weights_official": self.official,
@@ -191,14 +222,58 @@ def download_inception() -> Path:
     return target
 
 
-def _check_tensor_file(path: Path) -> None:
-    """torch-fidelity reads the .pth with pickle; make sure it holds only tensors before it does."""
+def load_inception_state(path: str | os.PathLike, expected_sha256: str | None = None) -> tuple[dict, str]:
+    """``(state dict, sha256)`` of an Inception .pth, both from one read of its bytes (no check-then-use window).
+
+    Only tensors are accepted (``weights_only=True``); ``expected_sha256`` refuses a file changed since it was resolved.
+    """
+    data = Path(path).read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    if expected_sha256 is not None and sha != expected_sha256:
+        raise WeightsError(f"{path} changed since it was checked (sha256 {sha[:12]}, expected {expected_sha256[:12]}): "
+                           f"resolve the extractor again")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as err:  # any failure means: not a plain state dict
         raise WeightsError(f"{path} is not a plain PyTorch state dict ({type(err).__name__}): re-download it") from None
     if not isinstance(state, dict) or "fc.weight" not in state:
         raise WeightsError(f"{path} is not an Inception state dict (no 'fc.weight'): {INCEPTION_HINT}")
+    return state, sha
+
+
+def feature_layers(spec: ExtractorSpec) -> dict[str, str]:
+    """The layer each metric reads (isc only where the extractor has logits), as torch-fidelity would pick it."""
+    cls = tf_inception.FeatureExtractorInceptionV3 if spec.name == INCEPTION else FEATURE_EXTRACTORS_REGISTRY.get(
+        spec.name)
+    if cls is None:
+        raise InvalidArgumentError(f"feature extractor {spec.name!r} is not registered: use resolve_extractor")
+    metrics = ("isc", "fid", "kid", "prc") if spec.has_logits else ("fid", "kid", "prc")
+    return {m: cls.get_default_feature_layer_for_metric(m) for m in metrics}
+
+
+def build_feature_extractor(spec: ExtractorSpec, layers: Sequence[str], *, cuda: bool = False,
+                            verbose: bool = False) -> torch_fidelity.FeatureExtractorBase:
+    """The network of ``spec`` giving ``layers``; nothing in it is unpickled.
+
+    Inception gets the state dict checked when the spec was resolved; torch-fidelity's other built-in extractors
+    (VGG16, CLIP, DINOv2) load their weights with pickle and are refused.
+    """
+    if spec.name == INCEPTION:
+        state = spec.state_dict
+        if state is None:
+            if spec.weights_path is None:
+                raise WeightsNotFoundError(f"no Inception weights file given: {INCEPTION_HINT}")
+            state, _ = load_inception_state(spec.weights_path, spec.weights_sha256)
+        net = CheckedInceptionV3(spec.name, list(layers), state_dict=state, verbose=verbose)
+    else:
+        cls = FEATURE_EXTRACTORS_REGISTRY.get(spec.name)
+        if cls is None or cls.__module__.startswith("torch_fidelity."):
+            raise InvalidArgumentError(
+                f"feature extractor {spec.name!r} is not one of the zoo's: use auto, {FMNIST}, {INCEPTION} or "
+                f"timm:<model name>")
+        net = cls(spec.name, list(layers), feature_extractor_weights_path=spec.weights_path, verbose=verbose)
+    net.requires_grad_(False).eval()
+    return net.cuda() if cuda else net
 
 
 def resolve_extractor(name: str = "auto", weights: str | os.PathLike | None = None, *, quiet: bool = False
@@ -217,11 +292,11 @@ def resolve_extractor(name: str = "auto", weights: str | os.PathLike | None = No
         return resolve_extractor(INCEPTION, found)
     if name == INCEPTION:
         path = find_inception(weights) or download_inception()
-        _check_tensor_file(path)
-        sha = sha256_file(path)
+        state, sha = load_inception_state(path)
         return ExtractorSpec(INCEPTION, str(path), sha, 3,
                              "gray repeated to RGB; torch-fidelity's TF1-compatible bilinear resize to 299x299",
-                             has_logits=True, official=sha.startswith(INCEPTION_FILE.split("-")[-1][:8]))
+                             has_logits=True, official=sha.startswith(INCEPTION_FILE.split("-")[-1][:8]),
+                             state_dict=state)
     if name == FMNIST:
         folder = Path(weights) if weights else CLASSIFIER_DIR
         sha = sha256_file(folder / WEIGHTS_FILE) if (folder / WEIGHTS_FILE).is_file() else None

@@ -1,10 +1,11 @@
-"""FID, IS, KID and precision/recall through ``torch_fidelity.calculate_metrics``.
+"""FID, IS, KID and precision/recall with torch-fidelity's feature batching and metric functions.
 
 Metrics: FID (Heusel et al. 2017), IS (Salimans et al. 2016) over 10 splits, KID (Binkowski et al. 2018; 100
 subsets of up to 1000), precision/recall (Kynkaanniemi et al. 2019; k=3). Generated images come from a zoo generator
 wrapped in ``torch_fidelity.GenerativeModelModuleWrapper`` (latents N(0, I) from numpy ``RandomState(seed)``, drawn
 by torch-fidelity; images quantized to uint8 like a saved PNG) or from an image folder. With the same seed, the same
-weights and the same package versions, two runs give the same numbers.
+weights and the same package versions, two runs give the same numbers, the same as ``calculate_metrics`` gives; its
+file cache (pickles) is bypassed for ours (``.npz``, see ``zoo.metrics.reference``).
 """
 
 from __future__ import annotations
@@ -20,9 +21,19 @@ from ..errors import InvalidArgumentError
 from ..generator import Generator
 from .classifier import classifier_sha256, load_classifier
 from .coverage import class_coverage
-from .extractors import FMNIST, ExtractorSpec, resolve_extractor
+from .extractors import FMNIST, ExtractorSpec, build_feature_extractor, feature_layers, resolve_extractor
 from .protocol import protocol_record
-from .reference import NATIVE_RESOLUTION, ImageTensorDataset, cache_dir, real_images, reference_key, to_uint8
+from .reference import (
+    NATIVE_RESOLUTION,
+    ImageTensorDataset,
+    features_key,
+    features_path,
+    load_features,
+    real_images,
+    reference_key,
+    save_features,
+    to_uint8,
+)
 
 ISC_SPLITS = 10
 KID_SUBSETS = 100
@@ -30,6 +41,10 @@ KID_SUBSET_SIZE = 1000
 PRC_NEIGHBORHOOD = 3
 DEFAULT_N = 10_000
 DATASET_ALIASES = {"fashionmnist": "fashion-mnist", "fmnist": "fashion-mnist"}
+METRIC_KEYS = {"fid": torch_fidelity.KEY_METRIC_FID, "is_mean": torch_fidelity.KEY_METRIC_ISC_MEAN,
+               "is_std": torch_fidelity.KEY_METRIC_ISC_STD, "kid_mean": torch_fidelity.KEY_METRIC_KID_MEAN,
+               "kid_std": torch_fidelity.KEY_METRIC_KID_STD, "precision": torch_fidelity.KEY_METRIC_PRECISION,
+               "recall": torch_fidelity.KEY_METRIC_RECALL}
 
 
 def canonical_dataset(name: str) -> str:
@@ -78,36 +93,90 @@ def metric_settings(n1: int, n2: int, extractor: ExtractorSpec) -> dict[str, Any
             "kid_subset_size": min(KID_SUBSET_SIZE, n1, n2), "prc_neighborhood": PRC_NEIGHBORHOOD}
 
 
+def _as_dataset(input: Any, progress: bool) -> Any:
+    """A folder becomes torch-fidelity's own image dataset (PIL -> RGB uint8), as ``calculate_metrics`` builds it."""
+    if not isinstance(input, (str, os.PathLike)):
+        return input
+    from torch_fidelity.datasets import ImagesPathDataset, TransformPILtoRGBTensor
+    from torch_fidelity.utils import glob_samples_paths
+
+    if not os.path.isdir(input):
+        raise InvalidArgumentError(f"{input} is not a folder of images: pass a folder of .png/.jpg samples")
+    files = glob_samples_paths(str(input), False, "png,jpg,jpeg", "jpg,jpeg", verbose=progress)
+    if not files:
+        raise InvalidArgumentError(f"{input} holds no .png/.jpg images: pass a folder of samples")
+    return ImagesPathDataset(files, TransformPILtoRGBTensor())
+
+
+def _extract(input: Any, n: int, net: nn.Module, kw: dict) -> dict[str, Tensor]:
+    """Features per layer with torch-fidelity's own batching (a generator draws its latents from RandomState(seed))."""
+    from torch_fidelity.utils import get_featuresdict_from_dataset, get_featuresdict_from_generative_model
+
+    if isinstance(input, torch_fidelity.GenerativeModelBase):
+        return get_featuresdict_from_generative_model(input, net, n, kw["batch_size"], kw["cuda"], kw["rng_seed"],
+                                                      kw["verbose"])
+    return get_featuresdict_from_dataset(input, net, kw["batch_size"], kw["cuda"], kw["save_cpu_ram"], kw["verbose"])
+
+
 def calculate(input1: Any, input2: Any, *, extractor: ExtractorSpec, n1: int, n2: int, seed: int = 0,
               input1_cache_name: str | None = None, input2_cache_name: str | None = None,
               cache: str | os.PathLike | None = None, batch_size: int = 250, progress: bool = True,
               device: str = "cpu", metrics: tuple[str, ...] = ("isc", "fid", "kid", "prc")) -> dict[str, float]:
-    """One ``torch_fidelity.calculate_metrics`` call; returns fid, is_mean/is_std, kid_mean/kid_std, precision, recall.
+    """fid, is_mean/is_std, kid_mean/kid_std, precision, recall of ``input1`` against ``input2``.
 
-    Inputs with a cache name have their features cached (torch-fidelity's cache, under ``cache_dir(cache)``).
-    ``metrics``: a subset of torch-fidelity's isc, fid, kid, prc (IS only where the extractor has logits).
+    The same numbers as ``torch_fidelity.calculate_metrics`` with these settings (tested), from its own batching and
+    metric functions; the features are extracted here so that torch-fidelity's cache, which unpickles its files and
+    whose key ignores the images, is never used. Inputs given a cache name (``ImageTensorDataset`` only) keep their
+    features in ``zoo.metrics.reference``'s ``.npz`` cache under ``cache_dir(cache)``, keyed by their images' sha256.
+    ``metrics``: a subset of isc, fid, kid, prc (IS only where the extractor has logits).
     """
+    from torch_fidelity.metric_fid import fid_featuresdict_to_statistics, fid_statistics_to_metric
+    from torch_fidelity.metric_isc import isc_featuresdict_to_metric
+    from torch_fidelity.metric_kid import kid_featuresdict_to_metric
+    from torch_fidelity.metric_prc import prc_featuresdict_to_metric
+
     settings = metric_settings(n1, n2, extractor)
     if min(n1, n2) < 2 * PRC_NEIGHBORHOOD:
         raise InvalidArgumentError(f"need at least {2 * PRC_NEIGHBORHOOD} images on each side, got {n1} and {n2}")
-    kwargs = dict(
-        input1=input1, input2=input2, cuda=str(device).startswith("cuda"), batch_size=batch_size,
-        isc="isc" in metrics and extractor.has_logits, fid="fid" in metrics, kid="kid" in metrics,
-        prc="prc" in metrics,
-        feature_extractor=extractor.name, feature_extractor_weights_path=extractor.weights_path,
-        isc_splits=ISC_SPLITS, kid_subsets=KID_SUBSETS, kid_subset_size=settings["kid_subset_size"],
-        prc_neighborhood=PRC_NEIGHBORHOOD, rng_seed=seed, save_cpu_ram=True, verbose=progress,
-        cache=input1_cache_name is not None or input2_cache_name is not None, cache_root=str(cache_dir(cache)),
-        input1_cache_name=input1_cache_name, input2_cache_name=input2_cache_name,
-    )
-    if isinstance(input1, torch_fidelity.GenerativeModelBase):
-        kwargs["input1_model_num_samples"] = n1
-    raw = torch_fidelity.calculate_metrics(**kwargs)
-    names = {"fid": torch_fidelity.KEY_METRIC_FID, "is_mean": torch_fidelity.KEY_METRIC_ISC_MEAN,
-             "is_std": torch_fidelity.KEY_METRIC_ISC_STD, "kid_mean": torch_fidelity.KEY_METRIC_KID_MEAN,
-             "kid_std": torch_fidelity.KEY_METRIC_KID_STD, "precision": torch_fidelity.KEY_METRIC_PRECISION,
-             "recall": torch_fidelity.KEY_METRIC_RECALL}
-    return {ours: float(raw[theirs]) for ours, theirs in names.items() if theirs in raw}
+    kw = dict(cuda=str(device).startswith("cuda"), batch_size=batch_size, isc_splits=ISC_SPLITS,
+              kid_subsets=KID_SUBSETS, kid_subset_size=settings["kid_subset_size"], prc_neighborhood=PRC_NEIGHBORHOOD,
+              rng_seed=seed, save_cpu_ram=True, verbose=progress)
+    layers = feature_layers(extractor)  # every layer the extractor serves, so a cache entry fits any metric subset
+    layer_list = sorted(set(layers.values()))
+    net = None
+
+    def features(input: Any, n: int, name: str | None) -> tuple[dict[str, Tensor], dict | None]:
+        nonlocal net
+        key = path = None
+        if name is not None:
+            if not isinstance(input, ImageTensorDataset):
+                raise InvalidArgumentError(f"only an ImageTensorDataset can be cached (got {type(input).__name__}): "
+                                           f"pass no cache name for it")
+            key = features_key(input.images, input.channels, extractor, layer_list)
+            path = features_path(cache, name, key)
+            cached = load_features(path, key, layer_list, len(input), layers["fid"])
+            if cached is not None:
+                return cached
+        if net is None:
+            net = build_feature_extractor(extractor, layer_list, cuda=kw["cuda"], verbose=progress)
+        out = _extract(_as_dataset(input, progress), n, net, kw)
+        stats = fid_featuresdict_to_statistics(out, layers["fid"]) if "fid" in metrics or path else None
+        if path is not None:
+            save_features(path, key, out, stats)
+        return out, stats
+
+    features1, stats1 = features(input1, n1, input1_cache_name)
+    features2, stats2 = features(input2, n2, input2_cache_name)
+    raw: dict[str, float] = {}
+    if "isc" in metrics and extractor.has_logits:
+        raw.update(isc_featuresdict_to_metric(features1, layers["isc"], **kw))
+    if "fid" in metrics:
+        raw.update(fid_statistics_to_metric(stats1, stats2, progress))
+    if "kid" in metrics:
+        raw.update(kid_featuresdict_to_metric(features1, features2, layers["kid"], **kw))
+    if "prc" in metrics:
+        raw.update(prc_featuresdict_to_metric(features1, features2, layers["prc"], **kw))
+    return {ours: float(raw[theirs]) for ours, theirs in METRIC_KEYS.items() if theirs in raw}
 
 
 def _coverage(dataset: str, images: Tensor, labels: Tensor | None, spec: ExtractorSpec) -> dict | None:
