@@ -138,12 +138,44 @@ def test_fit_a_recipe_with_overrides_and_load_its_export(tmp_path):
 
 @pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(), reason="needs dataset-fashion-mnist")
 def test_fit_progress_counts_generator_iterations_and_ends_with_the_paths(tmp_path):
-    result = run_zoo("fit", "--config", str(REPO / "recipes" / "wgan-gp-fmnist.yaml"), "--model.init_args.width",
-                     "4", "--model.init_args.max_g_iters", "6", cwd=tmp_path)
+    result = run_zoo("fit", "--config", str(REPO / "recipes" / "dcgan-fmnist.yaml"), "--model.init_args.width",
+                     "4", "--model.init_args.max_g_iters", "50", "--trainer.log_every_n_steps", "10", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     bar = result.stdout.replace("\r", "\n")  # Lightning's bars write to stdout
-    assert "G iterations: 100%" in bar and "6/6" in bar and "loss_d=" in bar  # 6 G iterations = 36 batches
-    run = "runs/wgan-gp-fmnist/version_0"
+    assert "G iterations: 100%" in bar and "50/50" in bar and "loss_d=" in bar  # 50 G iterations = 100 steps
+    run = "runs/dcgan-fmnist/version_0"
     assert f"weights: {run}/weights   (zoo sample {run}/weights --out grid.png)" in result.stdout
+    assert f"curves: {run}/curves.png" in result.stdout
     assert f"checkpoint: {run}/checkpoints/last.ckpt" in result.stdout
     assert (tmp_path / run / "checkpoints" / "last.ckpt").is_file()
+    with Image.open(tmp_path / run / "curves.png") as curves:
+        assert curves.size[0] >= 600
+    assert main(["plot", str(tmp_path / run), "--out", str(tmp_path / "again.png")]) == 0
+    assert (tmp_path / "again.png").stat().st_size > 10_000
+
+
+@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(), reason="needs dataset-fashion-mnist")
+def test_fit_logs_to_tensorboard_when_the_recipe_chooses_it(tmp_path):
+    result = run_zoo("fit", "--config", str(REPO / "recipes" / "dcgan-fmnist.yaml"), "--model.init_args.width", "4",
+                     "--model.init_args.max_g_iters", "10", "--trainer.log_every_n_steps", "5",
+                     "--trainer.logger.class_path", "lightning.pytorch.loggers.TensorBoardLogger",
+                     "--trainer.logger.init_args.save_dir", "tb", "--trainer.enable_progress_bar", "false",
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tmp_path / "tb" / "dcgan-fmnist" / "version_0")).Reload()
+    assert {"loss/d", "loss/g"} <= set(events.Tags()["scalars"])
+    assert (tmp_path / "tb" / "dcgan-fmnist" / "version_0" / "weights" / "model.safetensors").is_file()
+
+
+def test_gallery_is_regenerated_by_one_command(tmp_path):
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "gallery.py"), "--models", "*gan-fmnist",
+                             "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    text = (tmp_path / "GALLERY.md").read_text()
+    assert "## dcgan-fmnist" in text and "![biggan-fmnist truncation](gallery/biggan-fmnist-truncation.png)" in text
+    with Image.open(tmp_path / "gallery" / "biggan-fmnist.png") as grid:  # 10 classes x 8, 34px cells at 3x
+        assert grid.size == (3 * (8 * 34 + 2), 3 * (10 * 34 + 2))
+    with Image.open(tmp_path / "gallery" / "dcgan-fmnist.png") as grid:
+        assert grid.size == (3 * (8 * 30 + 2), 3 * (8 * 30 + 2))

@@ -20,7 +20,7 @@ LAYERS = {
     "zoo.weights": 3, "zoo.convert": 3,
     # 4. training (Lightning) and scoring
     "zoo.engine": 4, "zoo.families": 4, "zoo.callbacks": 4, "zoo.data": 4, "zoo.checkpointing": 4,
-    "zoo.distributed": 4, "zoo.watchdog": 4, "zoo.sigterm": 4, "zoo.metrics": 4,
+    "zoo.distributed": 4, "zoo.watchdog": 4, "zoo.sigterm": 4, "zoo.metrics": 4, "zoo.curves": 4,
     # 5. maintainers' tools over trained weights
     "zoo.publish": 5, "zoo.bundle": 5, "zoo.leaderboard": 5,
     # 6. the public facade and the command line

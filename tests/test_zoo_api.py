@@ -240,3 +240,16 @@ def test_interpolate_images_start_and_end_at_the_samples(tiny_zoo):
     strip = generator.interpolate(z[0], z[1], 5)
     assert strip.shape == (5, 1, 28, 28)
     assert torch.allclose(strip[[0, -1]], generator(z).clamp(-1, 1), atol=1e-5)
+
+
+def test_exported_files_are_readable_by_others(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        save_weights(tmp_path / "w", DCGANGenerator(latent_dim=8, width=4), DCGANGenerator(latent_dim=8, width=4))
+    finally:
+        os.umask(old)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "w").iterdir()}
+    assert modes == {"config.json": 0o644, "model.safetensors": 0o644, "model_noema.safetensors": 0o644}

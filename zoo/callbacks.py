@@ -16,6 +16,8 @@ from lightning.pytorch.callbacks import TQDMProgressBar
 from torch import nn
 from torchvision.utils import save_image
 
+from .curves import plot_curves
+from .errors import ZooError
 from .images import image_grid  # noqa: F401  (re-exported)
 from .machine import git_commit, machine_record
 from .serialization import GRID_FILE, TRAINING_FILE, atomic_write_bytes, save_weights
@@ -144,10 +146,12 @@ class ExportWeights(L.Callback):
                     "devices": trainer.world_size, **machine_record(), "commit": self._commit,
                     "torch": torch.__version__, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d")}
         atomic_write_bytes(folder / TRAINING_FILE, (json.dumps(training, indent=2) + "\n").encode())
+        curves = self._plot(trainer)
         # where everything went, and the commands that use it (the checkpoint callbacks write last.ckpt after this)
         checkpoints = getattr(trainer.checkpoint_callback, "dirpath", None)
         lines = [f"weights: {folder}   (zoo sample {folder} --out grid.png)",
-                 f"samples: {run_dir(trainer) / 'samples'}   metrics: {run_dir(trainer) / 'metrics.csv'}"]
+                 f"samples: {run_dir(trainer) / 'samples'}   metrics: {run_dir(trainer) / 'metrics.csv'}"
+                 + (f"   curves: {curves}" if curves else "")]
         if checkpoints:
             lines.append(f"checkpoint: {Path(checkpoints) / 'last.ckpt'}   (resume: zoo fit --config RECIPE "
                          "--ckpt_path last)")
@@ -157,6 +161,19 @@ class ExportWeights(L.Callback):
                 bar.print(line)  # above the bar, not through it
             else:
                 print(line, file=sys.stderr, flush=True)
+
+
+    @staticmethod
+    def _plot(trainer) -> Path | None:
+        """curves.png from the run's metrics.csv (flushed first); a run without a CSV log gets none."""
+        for logger in trainer.loggers:
+            logger.save()
+        if not (run_dir(trainer) / "metrics.csv").is_file():
+            return None
+        try:
+            return plot_curves(run_dir(trainer))
+        except ZooError:  # a metrics.csv without the engine's columns: nothing to draw
+            return None
 
 
 class GIterProgressBar(TQDMProgressBar):

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import sys
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -298,6 +299,25 @@ class GANModule(L.LightningModule):
 
     def on_fit_start(self) -> None:
         warn_if_slow_bf16(self.trainer)
+        if self.trainer.is_global_zero and not self.trainer.enable_model_summary:
+            print(self.summary(), file=sys.stderr, flush=True)
+
+    def summary(self) -> str:
+        """The three networks in three lines (Lightning's table would add a FLOPs column of zeros: the engine
+        has no single forward to count)."""
+        from lightning.pytorch.utilities.model_summary import get_human_readable_count
+
+        def count(module: nn.Module) -> str:
+            return get_human_readable_count(sum(p.numel() for p in module.parameters()))
+
+        h = self.hparams
+        return "\n".join([
+            f"G      {type(self.G).__name__:<22} {count(self.G):>7} params  ({h.optimizer}, lr {h.lr_g:g})",
+            f"D      {type(self.D).__name__:<22} {count(self.D):>7} params  (lr {h.lr_d:g}, "
+            f"{h.n_critic} D step(s) per G step)",
+            f"G_ema  {type(self.G_ema).__name__:<22} {count(self.G_ema):>7} params  (EMA of G, decay {h.ema_decay:g}; "
+            f"sampled, scored and exported)",
+        ])
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         sigterm.sync(self.trainer)  # any rank's SIGTERM stops every rank after this same step

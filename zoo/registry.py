@@ -63,7 +63,8 @@ class ModelEntry:
     num_classes: int = 0
     class_names: list[str] | None = None
     license: str = "apache-2.0"
-    description: str = ""
+    description: str = ""  # for users: what the model is and how to call it
+    provenance: str = ""  # for maintainers: where the weights came from and how their pins were found
     training: dict[str, Any] = field(default_factory=dict)
     scores: list[dict[str, Any]] = field(default_factory=list)
 

@@ -55,6 +55,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would make exported files private to their writer
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -63,6 +64,12 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def read_config(folder: str | os.PathLike) -> dict:
@@ -186,5 +193,6 @@ def save_weights(
         state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
         tmp = folder / f".{name}.tmp"
         save_file(state, str(tmp), metadata={"format": "pt"})
+        os.chmod(tmp, 0o666 & ~_umask())  # safetensors writes 0600
         os.replace(tmp, folder / name)
     return {p.name: sha256_file(p) for p in sorted(folder.iterdir()) if p.name in (CONFIG_FILE, EMA_FILE, RAW_FILE)}

@@ -60,6 +60,7 @@ def lightning_cli(args: list[str] | None) -> None:
         subclass_mode_data=True,
         args=args,
         save_config_kwargs={"overwrite": True},
+        trainer_defaults={"enable_model_summary": False},  # the engine prints its own three-line summary
         parser_kwargs={"parser_mode": "omegaconf"} if _has_omegaconf() else None,
     )
 
@@ -97,7 +98,20 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plot_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="a run folder (runs/NAME/version_N) or its metrics.csv")
+    p.add_argument("--out", help="PNG to write (default RUN/curves.png)")
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from ..curves import plot_curves
+
+    print(f"wrote {plot_curves(args.run, args.out)}")
+    return 0
+
+
 COMMANDS = [
+    Command("plot", "draw a run's losses, D scores, gradient norms and FID into curves.png", _plot_args, cmd_plot),
     Command("train-classifier", "train the Fashion-MNIST feature network from its recipe", _classifier_args,
             cmd_train_classifier),
 ]
