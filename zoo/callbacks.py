@@ -153,8 +153,9 @@ class ExportWeights(L.Callback):
                  f"samples: {run_dir(trainer) / 'samples'}   metrics: {run_dir(trainer) / 'metrics.csv'}"
                  + (f"   curves: {curves}" if curves else "")]
         if checkpoints:
-            lines.append(f"checkpoint: {Path(checkpoints) / 'last.ckpt'}   (resume: zoo fit --config RECIPE "
-                         "--ckpt_path last)")
+            config = run_dir(trainer) / "config.yaml"  # LightningCLI's copy of this run's full config
+            lines.append(f"checkpoint: {Path(checkpoints) / 'last.ckpt'}   (resume: zoo fit --config "
+                         f"{config if config.is_file() else 'RECIPE'} --ckpt_path last)")
         bar = trainer.progress_bar_callback
         for line in lines:
             if bar is not None and bar.is_enabled:

@@ -299,7 +299,10 @@ class GANModule(L.LightningModule):
 
     def on_fit_start(self) -> None:
         warn_if_slow_bf16(self.trainer)
-        if self.trainer.is_global_zero and not self.trainer.enable_model_summary:
+        from lightning.pytorch.callbacks import ModelSummary
+
+        lightning_table = any(isinstance(c, ModelSummary) for c in self.trainer.callbacks)
+        if self.trainer.is_global_zero and not lightning_table:
             print(self.summary(), file=sys.stderr, flush=True)
 
     def summary(self) -> str:
