@@ -55,7 +55,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from torchvision.utils import save_image
 
     from ..images import image_grid
-    from ..weights import load
+    from ..weights import describe_source, load
 
     generator = load(args.name, ema=not args.no_ema, device=args.device, weights=args.weights,
                      allow_unpinned=args.allow_unpinned)
@@ -66,6 +66,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     images = generator.sample(args.n, seed=args.seed, labels=labels, truncation=args.truncation, progress=True)
     save_image(image_grid(images, nrow=args.nrow), args.out)
     print(f"wrote {args.out}: {args.n} samples of {args.name}, shape {tuple(images.shape[1:])}, seed {args.seed}")
+    print(f"weights: {describe_source(generator)}")
     return 0
 
 
