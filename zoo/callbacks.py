@@ -20,7 +20,7 @@ from .curves import plot_curves
 from .errors import ZooError
 from .images import image_grid  # noqa: F401  (re-exported)
 from .machine import git_commit, machine_record
-from .serialization import GRID_FILE, TRAINING_FILE, atomic_write_bytes, save_weights
+from .serialization import GRID_FILE, TRAINING_FILE, atomic_write, atomic_write_bytes, save_weights
 
 
 def run_dir(trainer: L.Trainer) -> Path:
@@ -139,7 +139,8 @@ class ExportWeights(L.Callback):
         folder = self.dirpath or run_dir(trainer) / "weights"
         save_weights(folder, generator_ema.cpu(), generator_raw.cpu())
         labels = [(i // 8) % generator_ema.num_classes for i in range(64)] if generator_ema.num_classes else None
-        save_image(image_grid(generator_ema.sample(64, seed=self.grid_seed, labels=labels)), folder / GRID_FILE)
+        grid = image_grid(generator_ema.sample(64, seed=self.grid_seed, labels=labels))
+        atomic_write(folder / GRID_FILE, lambda tmp: save_image(grid, tmp, format="png"))
         training = {"g_iters": pl_module.g_iters, "d_iters": pl_module.d_iters, "global_step": trainer.global_step,
                     "wall_time_s": round(wall_time, 1), "uninterrupted": self._start_g_iters == 0,
                     "resumed_at_g_iter": self._start_g_iters or None, "precision": str(trainer.precision),

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -33,23 +32,22 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch.utils.data import DataLoader, DistributedSampler
 
 from .errors import InvalidArgumentError
+from .serialization import atomic_write
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """torch.save to a temporary file in the target folder, fsync, then os.replace: never half a checkpoint."""
+    """torch.save to a temporary file in the target folder, fsync, then os.replace: never half a checkpoint.
+
+    A failed write (a full disk is a one-line ``WriteError`` naming the path) removes the temporary file and leaves
+    the previous checkpoint as it was.
+    """
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as handle:  # through a Python file, a full disk is an OSError with its errno
                 torch.save(checkpoint, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+
+        atomic_write(path, write)
 
 
 class ResumableSampler(DistributedSampler):

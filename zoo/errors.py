@@ -50,3 +50,13 @@ class HubEntryMissingError(HubError):
 
 class NotAZooRepoError(WeightsError):
     """A Hub repo or folder without a zoo ``config.json`` (one naming ``generator_class``)."""
+
+
+class WriteError(ZooError, OSError):
+    """A file that could not be written (disk full, no permission); the previous file, if any, is left as it was."""
+
+
+def short_repr(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters: how a message quotes a user's value (one line, bounded)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -11,6 +11,9 @@ Output convention for every generator: float images ``[n, C, H, W]`` in ``[-1, 1
 from __future__ import annotations
 
 import difflib
+import math
+import numbers
+import operator
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,7 +22,7 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, short_repr
 
 GENERATOR_CLASSES: dict[str, type[Generator]] = {}
 
@@ -63,9 +66,7 @@ class Generator(
         if self.truncation_rule is None:
             raise InvalidArgumentError(f"{type(self).__name__} has no truncation rule: sample it without truncation "
                                        f"(--truncation on the command line)")
-        truncation = float(truncation)
-        if not truncation > 0:
-            raise InvalidArgumentError(f"truncation must be > 0 (or None for no truncation), got {truncation}")
+        truncation = parse_truncation(truncation)
         if self.truncation_rule == "scale":
             return truncation * truncated_normal((n, self.latent_dim), 2.0, generator)
         return truncated_normal((n, self.latent_dim), truncation, generator)
@@ -79,7 +80,7 @@ class Generator(
             return None
         if labels is None:
             return torch.randint(self.num_classes, (n,), generator=generator)
-        if isinstance(labels, (int, str)):
+        if isinstance(labels, (numbers.Number, str)):
             labels = [labels] * n
         if isinstance(labels, torch.Tensor):
             labels = labels.flatten().tolist()
@@ -95,9 +96,18 @@ class Generator(
                 return lowered.index(label.lower())
             close = difflib.get_close_matches(label.lower(), lowered, n=3)
             hint = f"did you mean {', '.join(repr(names[lowered.index(c)]) for c in close)}?" if close else (
-                f"known names: {', '.join(names[:10])}{', ...' if len(names) > 10 else ''}")
-            raise InvalidArgumentError(f"unknown class name {label!r}: {hint}")
-        index = int(label)
+                f"known names: {', '.join(names[:10])}{', ...' if len(names) > 10 else ''}" if names else
+                f"this model has no class names: use 0..{self.num_classes - 1}")
+            raise InvalidArgumentError(f"unknown class name {short_repr(label)}: {hint}")
+        if isinstance(label, float) and label.is_integer():
+            label = int(label)
+        try:
+            if isinstance(label, bool):
+                raise TypeError
+            index = operator.index(label)  # ints, numpy ints, 0-d integer tensors
+        except TypeError:
+            raise InvalidArgumentError(f"label {short_repr(label)} is not a class index or name: use "
+                                       f"0..{self.num_classes - 1} or a class name") from None
         if not 0 <= index < self.num_classes:
             raise InvalidArgumentError(f"label {index} is out of range: use 0..{self.num_classes - 1} or a class name")
         return index
@@ -115,8 +125,11 @@ class Generator(
     ) -> torch.Tensor:
         """Generate ``n`` images ``[n, C, H, W]`` in ``[-1, 1]``; the same seed gives the same images."""
         if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-            raise InvalidArgumentError(f"n must be a positive integer, got {n!r}")
-        generator = torch.Generator().manual_seed(int(seed)) if seed is not None else None
+            raise InvalidArgumentError(f"n must be a positive integer, got {short_repr(n)}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+            raise InvalidArgumentError(f"batch_size must be a positive integer, got {short_repr(batch_size)}")
+        check_sample_memory(self, n)
+        generator = seeded_generator(seed) if seed is not None else None
         y = self.resolve_labels(labels, n, generator)
         z = self.sample_latent(n, generator=generator, truncation=truncation)
         device = next(self.parameters()).device
@@ -214,10 +227,59 @@ def generator_class(name: str | None) -> type[Generator]:
 
 
 def truncated_normal(shape: tuple[int, ...], bound: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Standard normal samples restricted to [-bound, bound] by resampling the entries that fall outside."""
+    """Standard normal samples restricted to [-bound, bound] by resampling the entries that fall outside.
+
+    After 100 rounds (reached only for tiny bounds, where resampling would take nearly forever) the entries still
+    outside are drawn from the truncated distribution directly, by its inverse CDF.
+    """
     z = torch.randn(shape, generator=generator)
     outside = z.abs() > bound
-    while outside.any():
+    for _ in range(100):
+        if not outside.any():
+            return z
         z[outside] = torch.randn(int(outside.sum()), generator=generator)
         outside = z.abs() > bound
+    if outside.any():
+        edge = math.erf(bound / math.sqrt(2))
+        u = (torch.rand(int(outside.sum()), generator=generator, dtype=torch.float64) * 2 - 1) * edge
+        fill = (math.sqrt(2) * torch.erfinv(u)).clamp_(-bound, bound).to(z.dtype)
+        z[outside] = torch.where(fill.double().abs() > bound, 0, fill)  # rounding to float32 may cross the bound
     return z
+
+
+def parse_truncation(value: Any) -> float:
+    """A truncation value as a float; anything but a finite number > 0 is a one-line error."""
+    try:
+        truncation = float(value)
+    except (TypeError, ValueError, OverflowError, RuntimeError):
+        raise InvalidArgumentError(f"truncation must be a number > 0 (or None for no truncation), got "
+                                   f"{short_repr(value)}") from None
+    if not (truncation > 0 and math.isfinite(truncation)):
+        raise InvalidArgumentError(f"truncation must be > 0 and finite (or None for no truncation), got {truncation}")
+    return truncation
+
+
+def seeded_generator(seed: Any) -> torch.Generator:
+    """A CPU ``torch.Generator`` seeded with ``seed`` (an integer)."""
+    try:
+        if isinstance(seed, bool) or isinstance(seed, float) and not seed.is_integer():
+            raise TypeError
+        return torch.Generator().manual_seed(int(seed))
+    except (TypeError, ValueError, OverflowError, RuntimeError):
+        raise InvalidArgumentError(f"seed must be an integer (0 <= seed < 2**64), got {short_repr(seed)}") from None
+
+
+def check_sample_memory(model: nn.Module, n: int) -> None:
+    """Refuse up front a ``sample(n)`` whose float32 output alone (n*C*H*W*4 bytes) would not fit in memory."""
+    from .machine import available_memory
+
+    shape = [getattr(model, name, None) for name in ("img_channels", "img_size", "img_size")]
+    available = available_memory()
+    if available is None or not all(isinstance(d, int) for d in shape):
+        return
+    need = n * math.prod(shape) * 4
+    if need > available:
+        raise InvalidArgumentError(
+            f"n={n:,} images of {shape[0]}x{shape[1]}x{shape[2]} need {need / 2**30:,.1f} GiB as float32 but "
+            f"{available / 2**30:,.1f} GiB of memory is available: sample fewer at a time (several calls with "
+            f"seeds, or a smaller n)")

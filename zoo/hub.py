@@ -6,6 +6,7 @@ Nothing here knows what a zoo model is; ``zoo.serialization`` reads the files th
 
 from __future__ import annotations
 
+import errno
 import re
 from pathlib import Path
 
@@ -52,6 +53,7 @@ def hub_download(repo_id: str, filename: str, revision: str, *, hint: str = "") 
         RepositoryNotFoundError,
         RevisionNotFoundError,
     )
+    from huggingface_hub.utils import HFValidationError
 
     where = f"{repo_id}/{filename} at revision {revision}"
     check_revision(revision)
@@ -81,6 +83,12 @@ def hub_download(repo_id: str, filename: str, revision: str, *, hint: str = "") 
         raise HubEntryMissingError(repo_id, filename, revision) from None
     except HfHubHTTPError as err:
         raise HubError(f"the Hub refused {where}: {first_line(err)}") from None
+    except HFValidationError as err:
+        raise InvalidArgumentError(f"cannot ask the Hub for {where}: {first_line(err)}") from None
+    except OSError as err:  # the cache could not be written: a full disk, no permission
+        reason = "no space left on device" if err.errno == errno.ENOSPC else (err.strerror or first_line(err)).lower()
+        raise HubError(f"cannot download {where} into the Hub cache ({constants.HF_HUB_CACHE}): {reason}: free some "
+                       f"space or set HF_HUB_CACHE to another folder") from None
 
 
 def cached_revisions(repo_id: str) -> set[str]:

@@ -10,7 +10,13 @@ Specs, in the order they are tried:
 
 Every route ends in ``zoo.serialization.load_folder`` (config, safetensors, sha256 where one is known). Index entries
 whose weights are not bundled come from a pinned Hub file or a local copy (``weights=``); entries with a
-``converter`` are converted once and kept under ``converted_cache_dir()``.
+``converter`` are converted once (under a file lock, so two processes loading the same entry convert it once) and
+kept under ``converted_cache_dir()``.
+
+Every loaded generator says what it loaded in ``G.weights_source``, a plain dict: the ``spec``, then ``path`` +
+``sha256`` of the weights file (a folder), ``name`` (an index entry), ``repo_id`` + ``revision`` + ``commit`` (the
+sha a branch or tag resolved to) for Hub files, and ``converter`` + ``converted_path`` for converted entries.
+``describe_source(G)`` prints it as one line (``zoo sample`` does).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from .errors import (
     UnknownModelError,
     WeightsError,
     WeightsNotFoundError,
+    short_repr,
 )
 from .generator import Generator
 from .hub import HF_PREFIX, commit_of, hub_download, parse_hf_spec
@@ -46,6 +53,7 @@ from .serialization import (
     load_hub_repo,
     save_weights,
     sha256_file,
+    write_error,
 )
 
 logger = logging.getLogger(__name__)
@@ -70,30 +78,51 @@ def resolve(spec: str | os.PathLike) -> Source:
     if isinstance(spec, os.PathLike):
         return _folder(Path(spec))
     if not isinstance(spec, str) or not spec:
-        raise InvalidArgumentError(f"a model spec is a zoo name, a folder or hf://ORG/REPO, got {spec!r}")
+        raise InvalidArgumentError(f"a model spec is a zoo name, a folder or hf://ORG/REPO, got {short_repr(spec)}")
     if spec.startswith(HF_PREFIX):
         repo_id, revision = parse_hf_spec(spec)
         return Source("hub", repo_id=repo_id, revision=revision)
     if spec.startswith(ENTRY_PREFIX):
         return Source("entry", entry=get_entry(spec[len(ENTRY_PREFIX):]))
     if "/" in spec or os.sep in spec or spec.startswith("~"):
-        return _folder(Path(spec).expanduser())
+        try:
+            path = Path(spec).expanduser()
+        except RuntimeError:  # ~user of no such user
+            raise WeightsNotFoundError(f"no such folder: {_shown(spec)}") from None
+        return _folder(path)
     try:
         entry = get_entry(spec)
     except UnknownModelError:
-        if Path(spec).is_dir():
+        if _is_dir(Path(spec)):
             return _folder(Path(spec))
         raise
-    if Path(spec).is_dir():
+    if _is_dir(Path(spec)):
         raise InvalidArgumentError(f"{spec!r} is both a zoo name and a folder here: write ./{spec} for the folder "
                                    f"or {ENTRY_PREFIX}{spec} for the zoo's entry")
     return Source("entry", entry=entry)
 
 
+def _shown(path: Path) -> str:
+    """A path as a message shows it: as is when it is printable, else quoted (and cut) on one line."""
+    text = str(path)
+    return text if text.isprintable() and len(text) <= 200 else short_repr(text, 200)
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        return False
+
+
 def _folder(path: Path) -> Source:
-    if not path.is_dir():
-        raise WeightsNotFoundError(f"no such folder: {path}" if not path.exists() else
-                                   f"{path} is a file: pass the weights folder that holds {CONFIG_FILE}")
+    if not _is_dir(path):
+        try:
+            is_file = path.exists()
+        except (OSError, ValueError):
+            is_file = False
+        raise WeightsNotFoundError(f"{path} is a file: pass the weights folder that holds {CONFIG_FILE}" if is_file
+                                   else f"no such folder: {_shown(path)}")
     return Source("folder", path=path)
 
 
@@ -120,13 +149,31 @@ def load(
         raise InvalidArgumentError("weights= is a local copy of an index entry's upstream file: pass it with a zoo "
                                    "name, or load the folder directly")
     if source.kind == "folder":
-        return load_folder(source.path, ema=ema, device=device)
-    if source.kind == "hub":
-        return load_hub_repo(source.repo_id, source.revision, ema=ema, device=device)
-    entry = source.entry
-    if entry.bundled_dir is not None and weights is None:
-        return load_folder(entry.bundled_dir, ema=ema, device=device, sha256=entry.weights.get("sha256") or {})
-    return load_entry_weights(entry, ema=ema, device=device, weights=weights, allow_unpinned=allow_unpinned)
+        generator = load_folder(source.path, ema=ema, device=device)
+    elif source.kind == "hub":
+        generator = load_hub_repo(source.repo_id, source.revision, ema=ema, device=device)
+    elif source.entry.bundled_dir is not None and weights is None:
+        entry = source.entry
+        generator = load_folder(entry.bundled_dir, ema=ema, device=device, sha256=entry.weights.get("sha256") or {})
+        generator.weights_source.update(name=entry.name, bundled=True)
+    else:
+        generator = load_entry_weights(source.entry, ema=ema, device=device, weights=weights,
+                                       allow_unpinned=allow_unpinned)
+    generator.weights_source["spec"] = os.fspath(spec)
+    return generator
+
+
+def describe_source(generator: Generator) -> str:
+    """``G.weights_source`` as one line: ``spec key=value ...`` (digests and commits shortened to 12 digits)."""
+    source = dict(getattr(generator, "weights_source", None) or {})
+    spec = source.pop("spec", "?")
+    parts = []
+    for key, value in source.items():
+        text = str(value)
+        if key in ("sha256", "commit", "source_sha256", "converted_sha256") and len(text) > 12:
+            text = text[:12]
+        parts.append(f"{key}={text}")
+    return " ".join([str(spec), *parts])
 
 
 def converted_cache_dir() -> Path:
@@ -157,8 +204,10 @@ def load_entry_weights(
     hint = f"; or pass zoo.load({entry.name!r}, weights=PATH) with a local copy"
     if weights is not None:
         file = Path(weights).expanduser()
-        if file.is_dir() and not spec.get("converter"):
-            return load_folder(file, ema=ema, device=device)
+        if _is_dir(file) and not spec.get("converter"):
+            generator = load_folder(file, ema=ema, device=device)
+            generator.weights_source.update(name=entry.name)
+            return generator
         if not file.is_file():
             raise WeightsNotFoundError(f"weights={str(weights)!r} is not a file: pass the path of the downloaded "
                                        f"{hub.get('filename', 'weights file')}")
@@ -167,6 +216,7 @@ def load_entry_weights(
         note = ("matches the index" if digest == expected else
                 "differs from the index's pinned file" if expected else "not pinned in the index")
         warnings.warn(f"{entry.name}: using local weights {file} (sha256 {digest[:12]}..., {note})", stacklevel=3)
+        source = {"name": entry.name, "weights": str(file.resolve()), "sha256": digest}
     else:
         unpinned = [k for k in ("revision", "sha256") if not hub.get(k)]
         if unpinned and not allow_unpinned:
@@ -184,8 +234,15 @@ def load_entry_weights(
             raise WeightsError(f"{hub['repo_id']}/{hub['filename']}@{hub.get('revision')} has sha256 "
                                f"{digest[:12]}... but the zoo index pins {hub['sha256'][:12]}...: the cached file is "
                                f"altered or the pin is wrong; delete {file} and load again, or fix the index")
+        source = {"name": entry.name, "repo_id": hub["repo_id"], "filename": hub["filename"],
+                  "revision": hub.get("revision") or "main", "commit": commit_of(file, hub["filename"]),
+                  "sha256": digest}
     if spec.get("converter"):
-        return _load_converted(entry, file, digest, ema=ema, device=device)
+        generator = _load_converted(entry, file, digest, ema=ema, device=device)
+        converted = generator.weights_source
+        generator.weights_source = {**source, "converter": spec["converter"], "converted_path": converted["path"],
+                                    "converted_sha256": converted["sha256"]}
+        return generator
     # a zoo weights file: its config.json (and model_noema.safetensors for ema=False) sit beside it
     if file.name != EMA_FILE:
         raise WeightsNotFoundError(f"{file} is not a zoo {EMA_FILE}: pass the weights folder (config.json + "
@@ -205,38 +262,69 @@ def load_entry_weights(
     elif not (file.parent / CONFIG_FILE).is_file():
         raise WeightsNotFoundError(f"{file} has no {CONFIG_FILE} beside it: put the repo's {CONFIG_FILE} next to it "
                                    f"or pass the whole weights folder as weights=")
-    return load_folder(file.parent, ema=ema, device=device)
+    generator = load_folder(file.parent, ema=ema, device=device)
+    generator.weights_source.update(source)
+    return generator
 
 
 def _load_converted(entry: ModelEntry, file: Path, digest: str, *, ema: bool, device) -> Generator:
-    """Convert ``file`` with the entry's converter once; later loads read the cached zoo weights folder."""
-    from . import convert
+    """Convert ``file`` with the entry's converter once; later loads read the cached zoo weights folder.
+
+    A file lock (``<sha256[:16]>.lock`` beside the folder) makes concurrent loads of the same entry, in threads or
+    processes, wait for one conversion instead of each running its own.
+    """
+    from filelock import FileLock
 
     converter = entry.weights["converter"]
     options = entry.weights.get("converter_config", {})
     provenance = {"source_sha256": digest, "converter": converter, "converter_config": options}
     folder = converted_cache_dir() / entry.name / digest[:16]
-    info = folder / CACHE_INFO
-    if info.is_file():
-        try:
-            cached = json.loads(info.read_text())
-        except json.JSONDecodeError:
-            cached = {}
-        if {k: cached.get(k) for k in provenance} == provenance and "files" in cached:
-            return load_folder(folder, ema=ema, device=device, sha256=cached["files"])
-        shutil.rmtree(folder)  # converted with other options: redo
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise write_error(folder.parent, err) from None
+    with FileLock(folder.parent / f"{folder.name}.lock"):
+        files = _cached_files(folder, provenance)
+        if files is None:
+            if folder.exists():
+                shutil.rmtree(folder)  # converted with other options, or left incomplete: redo
+            files = _convert_into(folder, file, provenance)
+        return load_folder(folder, ema=ema, device=device, sha256=files)
+
+
+def _cached_files(folder: Path, provenance: dict) -> dict[str, str] | None:
+    """The ``{file: sha256}`` of a finished conversion with this provenance in ``folder``, else None."""
+    try:
+        cached = json.loads((folder / CACHE_INFO).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(cached, dict) or {k: cached.get(k) for k in provenance} != provenance:
+        return None
+    files = cached.get("files")
+    return files if isinstance(files, dict) else None
+
+
+def _convert_into(folder: Path, file: Path, provenance: dict) -> dict[str, str]:
+    """Run the converter and move its zoo weights folder into place as ``folder``; return ``{file: sha256}``."""
+    from . import convert
+
+    converter, options = provenance["converter"], provenance["converter_config"]
     logger.info("converting %s with %s (once; cached in %s)", file, converter, folder)
     generator = convert.convert(converter, file, None, **options)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    try:
+        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    except OSError as err:
+        raise write_error(folder.parent, err) from None
     try:
         files = save_weights(tmp, generator.cpu().eval())
         atomic_write_bytes(tmp / CACHE_INFO, json.dumps({**provenance, "files": files}, indent=2).encode())
         try:
             os.replace(tmp, folder)
-        except OSError:  # another process finished the same conversion first: use theirs
-            if not info.is_file():
-                raise
+        except OSError as err:  # another process (without a working lock: some network file systems) finished first
+            theirs = _cached_files(folder, provenance)
+            if theirs is None:
+                raise write_error(folder, err) from None
+            files = theirs
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return load_folder(folder, ema=ema, device=device, sha256=json.loads(info.read_text())["files"])
+    return files

@@ -159,7 +159,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from torchvision.utils import save_image
 
     from ..images import image_grid, to_uint8
-    from ..weights import load
+    from ..weights import describe_source, load
 
     if args.n is not None and args.n <= 0:
         raise InvalidArgumentError(f"--n must be a positive number of images, got {args.n}")
@@ -202,6 +202,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
             save_image(image_grid(image[None], nrow=1), folder / f"{i:05d}.png")
     print(f"wrote {args.out}: {what} of {args.name}, shape {tuple(images.shape[1:])}"
           + (f"; one PNG per image in {args.out_dir}" if args.out_dir else ""))
+    print(f"weights: {describe_source(generator)}")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from .command import Command
 
@@ -12,13 +13,49 @@ LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
 
 def run_lightning(argv: list[str], *, from_shell: bool) -> int:
-    """Run a LightningCLI subcommand; from a shell, SIGTERM first gets the handling in ``zoo.sigterm``."""
+    """Run a LightningCLI subcommand; from a shell, SIGTERM first gets the handling in ``zoo.sigterm``.
+
+    The recipe files are read first (``check_recipes``), so a missing file or a YAML error is one line before
+    Lightning is even imported.
+    """
+    check_recipes(argv)
     if from_shell:  # before torch starts threads: SIGTERM ends a run within seconds (zoo.sigterm)
         from .. import sigterm
 
         sigterm.install()
     lightning_cli(None if from_shell else argv)
     return 0
+
+
+def check_recipes(argv: list[str]) -> None:
+    """Read each ``--config``/``-c`` file as YAML: a missing file, a YAML error or a recipe that is not a mapping of
+    sections is a one-line ``InvalidArgumentError`` naming the file (and the line)."""
+    import yaml
+
+    from ..errors import InvalidArgumentError
+
+    given = [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg in ("--config", "-c")]
+    given += [arg.split("=", 1)[1] for arg in argv if arg.startswith(("--config=", "-c="))]
+    for text in given:
+        path = Path(text)
+        if not path.is_file():
+            if "\n" in text or ": " in text or text.lstrip().startswith("{"):
+                continue  # a config given inline, which LightningCLI also accepts
+            raise InvalidArgumentError(f"recipe {text} does not exist: pass a recipe file, e.g. "
+                                       f"--config recipes/dcgan-fmnist.yaml")
+        try:
+            recipe = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(err, "problem", None) or type(err).__name__
+            raise InvalidArgumentError(f"recipe {text} is not valid YAML ({problem}{where}): fix the file") from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise InvalidArgumentError(f"cannot read recipe {text} ({str(err).splitlines()[0]}): check the file"
+                                       ) from None
+        if not isinstance(recipe, dict):
+            raise InvalidArgumentError(f"recipe {text} is not a YAML mapping of sections (trainer:, model:, data:): "
+                                       f"fix the file")
 
 
 def lightning_cli(args: list[str] | None) -> None:
@@ -53,16 +90,22 @@ def lightning_cli(args: list[str] | None) -> None:
                 if os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0":
                     print(f"resuming {config.ckpt_path}", file=sys.stderr, flush=True)
 
-    ZooLightningCLI(
-        GANModule,
-        L.LightningDataModule,
-        subclass_mode_model=True,
-        subclass_mode_data=True,
-        args=args,
-        save_config_kwargs={"overwrite": True},
-        trainer_defaults={"enable_model_summary": False},  # the engine prints its own three-line summary
-        parser_kwargs={"parser_mode": "omegaconf"} if _has_omegaconf() else None,
-    )
+    try:
+        ZooLightningCLI(
+            GANModule,
+            L.LightningDataModule,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            args=args,
+            save_config_kwargs={"overwrite": True},
+            trainer_defaults={"enable_model_summary": False},  # the engine prints its own three-line summary
+            # a recipe the parser refuses raises (one line below) instead of printing the usage and exiting
+            parser_kwargs={"exit_on_error": False, **({"parser_mode": "omegaconf"} if _has_omegaconf() else {})},
+        )
+    except argparse.ArgumentError as err:
+        from ..errors import InvalidArgumentError
+
+        raise InvalidArgumentError(parser_error_line(err)) from None
 
 
 def _has_omegaconf() -> bool:
@@ -115,3 +158,14 @@ COMMANDS = [
     Command("train-classifier", "train the Fashion-MNIST feature network from its recipe", _classifier_args,
             cmd_train_classifier),
 ]
+
+
+def parser_error_line(err: BaseException) -> str:
+    """jsonargparse's nested, many-line message as one line: its first line and its most specific reasons."""
+    noise = ("Given value", "Expected a <class", "Does not validate", "Subtypes", "Errors")
+    lines = [" ".join(line.split()).lstrip("- ").rstrip(":") for line in str(err).splitlines() if line.strip()]
+    head = lines[0] if lines else type(err).__name__
+    detail = "; ".join(dict.fromkeys(line for line in lines[1:] if not line.startswith(noise)))
+    if len(detail) > 300:
+        detail = detail[:297] + "..."
+    return f"{head}{': ' + detail if detail else ''}; fix the recipe or the option (`zoo fit --help` lists them)"

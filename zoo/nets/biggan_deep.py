@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import InvalidArgumentError
-from ..generator import Generator
+from ..generator import Generator, parse_truncation
 from .biggan import SelfAttention, sn_conv, sn_dense
 
 #: pytorch-pretrained-BigGAN's block lists, (upsample, in multiplier, out multiplier) per block; the attention
@@ -160,7 +160,7 @@ class BigGANDeepGenerator(Generator):
         self._sample_truncation = 1.0
 
     def check_truncation(self, truncation: float) -> float:
-        truncation = float(truncation)
+        truncation = parse_truncation(truncation)
         if not 0 < truncation <= 1:
             raise InvalidArgumentError(
                 f"BigGAN-deep's truncation selects one of its {self.n_stats} BatchNorm statistics rows: it must be "
