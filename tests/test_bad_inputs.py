@@ -219,8 +219,11 @@ SCENARIOS = {
     "`G.sample(4, labels=2.5)` (biggan-fmnist)": lambda c: zoo.load("biggan-fmnist").sample(4, labels=2.5),
     "`G.sample(4, labels=[1, 2])` (biggan-fmnist)": lambda c: zoo.load("biggan-fmnist").sample(4, labels=[1, 2]),
     "`G.sample(4, labels=1)` (dcgan-fmnist, unconditional)": lambda c: zoo.load("dcgan-fmnist").sample(4, labels=1),
-    "`G.sample(4, truncation=0)`": lambda c: zoo.load("dcgan-fmnist").sample(4, truncation=0),
-    '`G.sample(4, truncation="high")`': lambda c: zoo.load("dcgan-fmnist").sample(4, truncation="high"),
+    "`G.sample(4, truncation=0.5)` (dcgan-fmnist: no truncation trick)": lambda c: zoo.load("dcgan-fmnist").sample(
+        4, truncation=0.5),
+    "`G.sample(4, truncation=0)` (biggan-fmnist)": lambda c: zoo.load("biggan-fmnist").sample(4, truncation=0),
+    '`G.sample(4, truncation="high")` (biggan-fmnist)': lambda c: zoo.load("biggan-fmnist").sample(
+        4, truncation="high"),
     "`G.sample(4, truncation=1.5)` (BigGAN-deep: t in (0, 1])": lambda c: biggan_deep().sample(4, truncation=1.5),
     "`G.sample(0)`": lambda c: zoo.load("dcgan-fmnist").sample(0),
     "`G.sample(10**12)` (more than the memory holds)": lambda c: zoo.load("dcgan-fmnist").sample(10**12),

@@ -213,7 +213,8 @@ def test_export_weights_training_json_interrupted(tmp_path, monkeypatch):
     callback = ExportWeights(dirpath=folder, standing_stats_batches=0)
     module = SimpleNamespace(G_ema=filled(1.0), G=filled(1.5), g_iters=10, d_iters=50)
     trainer = SimpleNamespace(is_global_zero=True, global_step=60, precision="32-true", world_size=1,
-                              checkpoint_callback=None, progress_bar_callback=None, _zoo_run_dir=tmp_path)
+                              checkpoint_callback=None, progress_bar_callback=None, _zoo_run_dir=tmp_path,
+                              loggers=[])
     callback._start, callback._start_g_iters, callback._commit = time.perf_counter(), 0, None
     callback.on_train_end(trainer, module)
     first = json.loads((folder / TRAINING_FILE).read_text())

@@ -429,10 +429,17 @@ def load_state(model: torch.nn.Module, file: str | os.PathLike,
     model.load_state_dict(state)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def save_safetensors(state: dict[str, torch.Tensor], path: str | os.PathLike) -> None:
     """``safetensors.torch.save_file``, whose I/O failures (a full disk) surface as ``OSError`` with their errno."""
     try:
         save_file(state, str(path), metadata={"format": "pt"})
+        os.chmod(path, 0o666 & ~_umask())  # safetensors writes 0600: exported weights are readable like other files
     except SafetensorError as err:
         code = re.search(r"os error (\d+)", str(err))
         if code:
