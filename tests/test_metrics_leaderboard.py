@@ -41,7 +41,7 @@ def tiny_zoo(tmp_path):
                            channels=1, latent_dim=8, weights={"bundled": name, "sha256": sha},
                            scores=[{"metrics": {"fid": 1.0}, "protocol": {"extractor": "other"}}])
     index["hub-only"] = dict(family="dcgan", paper="-", dataset="fashion-mnist", resolution=28, channels=1,
-                             latent_dim=8, weights={"hub": {"repo_id": "x/y"}})
+                             latent_dim=8, weights={"hub": {"repo_id": "x/y", "filename": "model.safetensors"}})
     write_index(index, tmp_path / "index.json")
     torch.manual_seed(0)
     export_classifier(FashionMNISTNet(width=8).eval(), tmp_path / "classifier", {})
