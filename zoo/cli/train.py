@@ -63,7 +63,8 @@ def lightning_cli(args: list[str] | None) -> None:
 
     ``args`` None parses the command line itself. Lightning's notices that say nothing about this run are filtered:
     the litlogger tip, the pytree deprecation inside Lightning, "modules in eval mode" (G_ema is kept in eval mode
-    on purpose), the progress bar swap and the gloo banner of a single process; real warnings (the watchdog's,
+    on purpose), the progress bar swap, the gloo banner of a single process and the checkpoint `weights_only`
+    notice (a full checkpoint is saved; nothing is loaded); real warnings (the watchdog's,
     precision) stay.
     """
     import logging
@@ -72,8 +73,10 @@ def lightning_cli(args: list[str] | None) -> None:
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
     quiet = ("litlogger", "will override existing callbacks passed to Trainer: TQDMProgressBar",
-             "MEMBER: 1/1", "Starting with 1 processes")  # the gloo banner of a single process
-    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.distributed"):
+             "MEMBER: 1/1", "Starting with 1 processes",  # the gloo banner of a single process
+             "`weights_only` was not set")  # saving a full checkpoint (best-fid.ckpt): nothing is loaded
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.distributed",
+                 "lightning.pytorch.trainer.connectors.checkpoint_connector"):
         logging.getLogger(name).addFilter(lambda record: not any(q in record.getMessage() for q in quiet))
     import lightning as L
     from lightning.pytorch.cli import LightningCLI

@@ -157,8 +157,7 @@ class FIDCallback(L.Callback):
             if self.save_best:
                 folder = self.dirpath or run_dir(trainer) / "checkpoints"
                 tmp = folder / ".best-fid.ckpt.tmp"
-                # a full checkpoint (resumable); a collective: every rank calls it, rank 0 writes
-                trainer.save_checkpoint(tmp, weights_only=False)
+                trainer.save_checkpoint(tmp)  # collective: every rank calls it, rank 0 writes
                 if trainer.is_global_zero:
                     os.replace(tmp, folder / "best-fid.ckpt")
         return fid
