@@ -110,3 +110,8 @@ def test_help_list_and_info_import_no_torch():
     out = run_python("import sys; from zoo.cli import build_parser, main; build_parser().format_help(); "
                      "main(['list']); main(['info', 'dcgan-fmnist']); print('torch' in sys.modules)")
     assert out.splitlines()[-1] == "False"
+
+
+def test_no_module_unpickles():
+    """The README's promise, read off the source: no torch.load(..., weights_only=False) anywhere in zoo/."""
+    assert [str(p.relative_to(PACKAGE.parent)) for p in SOURCES if "weights_only=False" in p.read_text()] == []
