@@ -113,5 +113,5 @@ def test_help_list_and_info_import_no_torch():
 
 
 def test_no_module_unpickles():
-    """The README's promise, read off the source: no torch.load(..., weights_only=False) anywhere in zoo/."""
+    """The README's promise, read off the source: no module of zoo/ turns off the weights-only loader."""
     assert [str(p.relative_to(PACKAGE.parent)) for p in SOURCES if "weights_only=False" in p.read_text()] == []

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from ..errors import InvalidArgumentError
 from ..generator import Generator
+from ..images import to_uint8
 from .classifier import classifier_sha256, load_classifier
 from .coverage import class_coverage
 from .extractors import FMNIST, ExtractorSpec, build_feature_extractor, feature_layers, resolve_extractor
@@ -32,7 +33,6 @@ from .reference import (
     real_images,
     reference_key,
     save_features,
-    to_uint8,
 )
 
 ISC_SPLITS = 10

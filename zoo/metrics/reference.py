@@ -29,6 +29,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from ..errors import InvalidArgumentError
+from ..images import to_uint8
 from ..serialization import atomic_write_bytes
 from .extractors import ExtractorSpec
 
@@ -132,11 +133,6 @@ class ImageTensorDataset(Dataset):
     def __getitem__(self, i: int) -> Tensor:
         x = self.images[i]
         return x.repeat(self.channels // x.shape[0], 1, 1) if x.shape[0] != self.channels else x
-
-
-def to_uint8(images: Tensor) -> Tensor:
-    """Float images in [-1, 1] -> uint8 [0, 255] (round to nearest, as a saved PNG would be)."""
-    return ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
 
 
 def real_images(dataset: str, split: str, resolution: int, count: int | None = None, seed: int = 0,
