@@ -33,6 +33,27 @@ def test_sample_writes_a_grid(folder, tmp_path, capsys):
     assert (width, height) == (5 * 30 + 2, 2 * 30 + 2)  # 28px images with 2px padding
 
 
+def test_sample_in_small_batches_and_bf16(folder, tmp_path, capsys, monkeypatch):
+    """--batch-size changes nothing in the images; --bf16 runs (where allowed) and is refused in one line where
+    the CPU has no native bf16."""
+    import zoo.machine
+
+    whole, chunked = tmp_path / "whole.npz", tmp_path / "chunked.npz"
+    assert main(["sample", str(folder), "--n", "10", "--format", "npz", "--out", str(whole)]) == 0
+    assert main(["sample", str(folder), "--n", "10", "--batch-size", "3", "--format", "npz", "--out",
+                 str(chunked)]) == 0
+    import numpy as np
+
+    a, b = np.load(whole)["images"].astype(int), np.load(chunked)["images"].astype(int)
+    assert a.shape == b.shape == (10, 28, 28, 1) and np.abs(a - b).max() <= 1  # float rounding may move one level
+    monkeypatch.setattr(zoo.machine, "native_bf16", lambda: None)
+    capsys.readouterr()
+    assert main(["sample", str(folder), "--n", "4", "--bf16", "--out", str(tmp_path / "b.png")]) == 2
+    assert "native bf16" in capsys.readouterr().err
+    monkeypatch.setattr(zoo.machine, "native_bf16", lambda: "amx")
+    assert main(["sample", str(folder), "--n", "4", "--bf16", "--out", str(tmp_path / "b.png")]) == 0
+
+
 @pytest.mark.parametrize("args, message", [
     (["sample", "dcgan-fmnsit"], "unknown model 'dcgan-fmnsit': did you mean dcgan-fmnist"),
     (["info", "nothing-like-it"], "list the models with `zoo list`"),

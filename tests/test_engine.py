@@ -99,8 +99,11 @@ class Spy(DCGAN):
 
     def discriminator_loss(self, real, labels):
         self.g_at_d_step = params(self.G)
-        self.g_trainable_in_d_step = any(p.requires_grad for p in self.G.parameters())
-        return super().discriminator_loss(real, labels)
+        loss, logs = super().discriminator_loss(real, labels)
+        # the gradients D's loss would give G's parameters (None where the loss does not reach them)
+        self.g_grads_from_d_loss = torch.autograd.grad(loss, list(self.G.parameters()), retain_graph=True,
+                                                       allow_unused=True)
+        return loss, logs
 
     def generator_loss(self, batch_size):
         self.g_after_d_step = params(self.G)
@@ -115,7 +118,9 @@ class ToggleCheck(L.Callback):
         self.checked = 0
 
     def on_train_batch_end(self, trainer, model, *args):
-        assert not model.g_trainable_in_d_step and not model.d_trainable_in_g_step
+        assert not model.d_trainable_in_g_step
+        # the D update computes no gradient for G (G ran under no_grad there)
+        assert all(g is None for g in model.g_grads_from_d_loss)
         # the G update left D's weights and gradients exactly as the D update had left them
         assert same(model.d_at_g_step, params(model.D))
         assert same(model.d_grads_at_g_step, [p.grad for p in model.D.parameters()])
@@ -133,6 +138,17 @@ def test_toggling_isolates_the_two_updates():
     quiet_trainer(callbacks=[check]).fit(model, random_loader())
     assert check.checked == 3
     assert all(p.requires_grad for p in model.parameters() if p not in set(model.G_ema.parameters()))
+
+
+def test_the_g_step_keeps_a_frozen_d_parameter_frozen():
+    """D is frozen during the G step and restored after: a parameter the user froze stays frozen."""
+    model = DCGAN(**TINY, max_g_iters=2)
+    first = next(model.D.parameters())
+    first.requires_grad_(False)
+    quiet_trainer().fit(model, random_loader())
+    assert model.g_iters == 2
+    assert not first.requires_grad
+    assert all(p.requires_grad for p in list(model.D.parameters())[1:])
 
 
 def test_ema_closed_form():

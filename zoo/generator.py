@@ -122,17 +122,25 @@ class Generator(
         truncation: float | None = None,
         batch_size: int = 256,
         progress: bool = False,
+        dtype: torch.dtype | None = None,
     ) -> torch.Tensor:
-        """Generate ``n`` images ``[n, C, H, W]`` in ``[-1, 1]``; the same seed gives the same images."""
+        """Generate ``n`` images ``[n, C, H, W]`` in ``[-1, 1]``; the same seed gives the same images.
+
+        ``batch_size`` bounds the memory (``n`` is generated in chunks; ``progress`` shows a bar over them).
+        ``dtype=torch.bfloat16`` runs the network under bf16 autocast, on a GPU or a CPU with native bf16 (AMX or
+        AVX512-BF16; elsewhere bf16 is emulated and many times slower, so it is refused): faster, not identical
+        (``benchmarks/SPEED.md`` reports its PSNR against float32). The images are float32 either way.
+        """
         if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
             raise InvalidArgumentError(f"n must be a positive integer, got {short_repr(n)}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
             raise InvalidArgumentError(f"batch_size must be a positive integer, got {short_repr(batch_size)}")
+        device = next(self.parameters()).device
+        autocast = sampling_autocast(dtype, device)
         check_sample_memory(self, n)
         generator = seeded_generator(seed) if seed is not None else None
         y = self.resolve_labels(labels, n, generator)
         z = self.sample_latent(n, generator=generator, truncation=truncation)
-        device = next(self.parameters()).device
         chunks = range(0, n, batch_size)
         if progress and len(chunks) > 1:
             from tqdm.auto import tqdm
@@ -141,9 +149,28 @@ class Generator(
         images = []
         for start in chunks:
             zb = z[start:start + batch_size].to(device)
-            out = self(zb) if y is None else self(zb, y[start:start + batch_size].to(device))
-            images.append(out.float().clamp_(-1, 1).cpu())
+            with autocast:
+                out = self(zb) if y is None else self(zb, y[start:start + batch_size].to(device))
+            images.append(out.float().clamp_(-1, 1).cpu().contiguous())  # channels_last nets give strided images
         return torch.cat(images)
+
+    def optimize_for_inference(self, *, channels_last: bool | None = None, compile: bool = False) -> Generator:
+        """Eval mode, plus what makes sampling faster on a CPU; returns ``self`` (``zoo.load`` calls it).
+
+        channels_last: store conv weights channels-last (oneDNN's native layout). None picks it where it paid in
+            ``benchmarks/speed.py``: generators of 64x64 and more (BigGAN-deep-128 1.3x); at 28x28 it did not.
+        compile: ``torch.compile`` the forward (the first call compiles, for minutes at ImageNet sizes; see
+            ``benchmarks/SPEED.md`` for what it gained on this machine kind).
+        The eval-mode shortcuts of ``zoo.layers`` (cached spectral norm, folded BatchNorm) apply without asking.
+        """
+        self.eval()
+        if channels_last is None:
+            channels_last = self.img_size >= CHANNELS_LAST_MIN_SIZE
+        if channels_last:
+            self.to(memory_format=torch.channels_last)
+        if compile:
+            self.compile()
+        return self
 
     # ------------------------------------------------------------------ latent interpolation
     @staticmethod
@@ -267,6 +294,27 @@ def seeded_generator(seed: Any) -> torch.Generator:
         return torch.Generator().manual_seed(int(seed))
     except (TypeError, ValueError, OverflowError, RuntimeError):
         raise InvalidArgumentError(f"seed must be an integer (0 <= seed < 2**64), got {short_repr(seed)}") from None
+
+
+#: ``optimize_for_inference`` stores the weights channels-last for generators of this size and more
+CHANNELS_LAST_MIN_SIZE = 64
+
+
+def sampling_autocast(dtype: torch.dtype | None, device: torch.device):
+    """The autocast context for ``sample(dtype=...)``: none for float32, bf16 where the hardware has it."""
+    import contextlib
+
+    if dtype is None or dtype == torch.float32:
+        return contextlib.nullcontext()
+    if dtype != torch.bfloat16:
+        raise InvalidArgumentError(f"dtype must be torch.float32 or torch.bfloat16, got {short_repr(dtype)}")
+    if device.type == "cpu":
+        from .machine import cpu_model, native_bf16
+
+        if native_bf16() is None:
+            raise InvalidArgumentError(f"bf16 sampling needs native bf16 (AMX or AVX512-BF16), which this CPU "
+                                       f"({cpu_model()}) lacks: it would run emulated and slower; sample in float32")
+    return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
 def check_sample_memory(model: nn.Module, n: int) -> None:

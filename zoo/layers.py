@@ -2,17 +2,69 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import torch
 from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm
+from torch.nn.utils import parametrize
+from torch.nn.utils.parametrizations import _SpectralNorm
+
+_INFERENCE_SHORTCUTS = [True]
+
+
+@contextlib.contextmanager
+def inference_shortcuts(enabled: bool) -> Iterator[None]:
+    """Switch the eval-mode shortcuts (the cached W / sigma of ``CachedSpectralNorm``, BatchNorm folded into one
+    scale-and-shift by ``scale_shift``) on or off inside the block; benchmarks and tests compare both ways."""
+    previous, _INFERENCE_SHORTCUTS[0] = _INFERENCE_SHORTCUTS[0], bool(enabled)
+    try:
+        yield
+    finally:
+        _INFERENCE_SHORTCUTS[0] = previous
+
+
+def shortcuts_apply(module: nn.Module) -> bool:
+    """True when ``module`` may take an inference shortcut: eval mode, no autograd, shortcuts switched on."""
+    return not module.training and not torch.is_grad_enabled() and _INFERENCE_SHORTCUTS[0]
+
+
+class CachedSpectralNorm(_SpectralNorm):
+    """torch's spectral-norm parametrization, plus a cache of W / sigma for inference.
+
+    In eval mode without autograd (``torch.inference_mode`` / ``no_grad``), sigma = u . (W v) comes from the stored
+    u, v and W only, so the normalised weight is the same on every forward: it is computed once and reused until W,
+    u or v change. Any in-place change (``load_state_dict``, an EMA update, an optimizer step) bumps the tensors'
+    version counters, and a move to another device or dtype changes their storage, so either makes the next
+    forward recompute it; ``train()`` bypasses the cache (training runs the power iteration on every forward).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._inference_cache: tuple[tuple, torch.Tensor] | None = None
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        if not shortcuts_apply(self) or weight.ndim == 1:
+            self._inference_cache = None
+            return super().forward(weight)
+        key = tuple((t._version, t.data_ptr(), t.dtype, t.device) for t in (weight, self._u, self._v))
+        if self._inference_cache is None or self._inference_cache[0] != key:
+            self._inference_cache = (key, super().forward(weight))
+        return self._inference_cache[1]
 
 
 def sn(module: nn.Module, enabled: bool = True, eps: float = 1e-12) -> nn.Module:
-    """Wrap a conv/linear in spectral normalisation (Miyato et al. 2018) via torch's parametrization.
+    """Wrap a conv/linear/embedding in spectral normalisation (Miyato et al. 2018, arXiv:1802.05957).
 
-    W_SN = W / sigma(W), sigma estimated by one power iteration per training forward (none in eval mode).
+    W_SN = W / sigma(W), sigma estimated by one power iteration per training forward (none in eval mode, where
+    W_SN is cached: ``CachedSpectralNorm``). The state dict is torch's ``spectral_norm``'s (``parametrizations.
+    weight.original``, ``..._u``, ``..._v``); transposed convolutions normalise along dim 1, as torch's does.
     """
-    return spectral_norm(module, eps=eps) if enabled else module
+    if not enabled:
+        return module
+    dim = 1 if isinstance(module, (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)) else 0
+    parametrize.register_parametrization(module, "weight", CachedSpectralNorm(module.weight, 1, dim, eps))
+    return module
 
 
 def sn_conv2d(*args, enabled: bool = True, **kwargs) -> nn.Module:
@@ -50,5 +102,16 @@ class ConditionalBatchNorm2d(nn.Module):
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         gain = 1 + self.gain(cond)
         bias = self.bias(cond)
-        return self.bn(x) * gain[:, :, None, None] + bias[:, :, None, None]
+        if not shortcuts_apply(self) or self.bn.running_var is None:
+            return self.bn(x) * gain[:, :, None, None] + bias[:, :, None, None]
+        return scale_shift(x, self.bn.running_mean, self.bn.running_var, self.bn.eps, gain, bias)
+
+
+def scale_shift(x: torch.Tensor, mean: torch.Tensor, var: torch.Tensor, eps: float, gain: torch.Tensor,
+                bias: torch.Tensor) -> torch.Tensor:
+    """Inference-time conditional BN, ``(x - mean) / sqrt(var + eps) * gain + bias`` with per-sample ``gain``,
+    ``bias`` [B, C], in one pass over ``x``: the normalisation is folded into the per-sample scale and shift."""
+    scale = gain * torch.rsqrt(var + eps)
+    shift = bias - mean * scale
+    return torch.addcmul(shift[:, :, None, None], x, scale[:, :, None, None])
 

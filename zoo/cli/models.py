@@ -143,6 +143,9 @@ def _sample_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--interpolate", type=int, metavar="STEPS",
                    help="write a strip of STEPS images along a slerp between two latents of --seed instead")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--batch-size", type=int, default=256, help="images per forward (bounds the memory)")
+    p.add_argument("--bf16", action="store_true",
+                   help="sample under bf16 autocast: faster on a GPU or a CPU with native bf16, not identical")
     p.add_argument("--weights", help="local copy of an upstream weights file")
     p.add_argument("--allow-unpinned", action="store_true",
                    help="download an index entry's Hub file that the index does not pin (revision + sha256)")
@@ -156,6 +159,7 @@ def _check_out(path: str | None, what: str) -> None:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     import numpy as np
+    import torch
     from torchvision.utils import save_image
 
     from ..images import image_grid, to_uint8
@@ -184,7 +188,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
                                               truncation=args.truncation)
         what = f"a {args.interpolate}-step slerp between two latents of seed {args.seed}"
     else:
-        images = generator.sample(n, seed=args.seed, labels=labels, truncation=args.truncation, progress=True)
+        images = generator.sample(n, seed=args.seed, labels=labels, truncation=args.truncation, progress=True,
+                                  batch_size=args.batch_size, dtype=torch.bfloat16 if args.bf16 else None)
         what = f"{n} samples, seed {args.seed}"
     if args.format == "npz":
         y = generator.resolve_labels(labels, len(images)) if labels is not None and not args.interpolate else None

@@ -21,7 +21,7 @@ from ..errors import InvalidArgumentError
 from ..generator import Generator
 from ..images import to_uint8
 from .classifier import classifier_sha256, load_classifier
-from .coverage import class_coverage
+from .coverage import class_coverage, coverage_from_predictions
 from .extractors import FMNIST, ExtractorSpec, build_feature_extractor, feature_layers, resolve_extractor
 from .protocol import protocol_record
 from .reference import (
@@ -118,11 +118,18 @@ def _extract(input: Any, n: int, net: nn.Module, kw: dict) -> dict[str, Tensor]:
     return get_featuresdict_from_dataset(input, net, kw["batch_size"], kw["cuda"], kw["save_cpu_ram"], kw["verbose"])
 
 
-def calculate(input1: Any, input2: Any, *, extractor: ExtractorSpec, n1: int, n2: int, seed: int = 0,
-              input1_cache_name: str | None = None, input2_cache_name: str | None = None,
-              cache: str | os.PathLike | None = None, batch_size: int = 250, progress: bool = True,
-              device: str = "cpu", metrics: tuple[str, ...] = ("isc", "fid", "kid", "prc")) -> dict[str, float]:
-    """fid, is_mean/is_std, kid_mean/kid_std, precision, recall of ``input1`` against ``input2``.
+def calculate(input1: Any, input2: Any, **kwargs: Any) -> dict[str, float]:
+    """fid, is_mean/is_std, kid_mean/kid_std, precision, recall of ``input1`` against ``input2``; see
+    ``calculate_with_features`` for the arguments."""
+    return calculate_with_features(input1, input2, **kwargs)[0]
+
+
+def calculate_with_features(input1: Any, input2: Any, *, extractor: ExtractorSpec, n1: int, n2: int, seed: int = 0,
+                            input1_cache_name: str | None = None, input2_cache_name: str | None = None,
+                            cache: str | os.PathLike | None = None, batch_size: int = 250, progress: bool = True,
+                            device: str = "cpu", metrics: tuple[str, ...] = ("isc", "fid", "kid", "prc"),
+                            ) -> tuple[dict[str, float], dict[str, Tensor]]:
+    """The metrics of ``input1`` against ``input2``, and ``input1``'s features per extractor layer.
 
     The same numbers as ``torch_fidelity.calculate_metrics`` with these settings (tested), from its own batching and
     metric functions; the features are extracted here so that torch-fidelity's cache, which unpickles its files and
@@ -176,16 +183,24 @@ def calculate(input1: Any, input2: Any, *, extractor: ExtractorSpec, n1: int, n2
         raw.update(kid_featuresdict_to_metric(features1, features2, layers["kid"], **kw))
     if "prc" in metrics:
         raw.update(prc_featuresdict_to_metric(features1, features2, layers["prc"], **kw))
-    return {ours: float(raw[theirs]) for ours, theirs in METRIC_KEYS.items() if theirs in raw}
+    return {ours: float(raw[theirs]) for ours, theirs in METRIC_KEYS.items() if theirs in raw}, features1
 
 
-def _coverage(dataset: str, images: Tensor, labels: Tensor | None, spec: ExtractorSpec) -> dict | None:
-    """Class coverage with the extractor's own classifier when it is ``fmnist-cnn``, else the bundled one."""
+def _coverage(dataset: str, images: Tensor, labels: Tensor | None, spec: ExtractorSpec,
+              logits: Tensor | None = None) -> dict | None:
+    """Class coverage with the extractor's own classifier when it is ``fmnist-cnn``, else the bundled one.
+
+    With ``fmnist-cnn`` the extractor already computed the classifier's logits of every sample (its IS layer):
+    they are reused rather than running the same network over the images a second time.
+    """
     if dataset != "fashion-mnist":
         return None
     folder = spec.weights_path if spec.name == FMNIST else None
-    return {**class_coverage(images, labels, load_classifier(folder)),
-            "classifier_sha256": classifier_sha256(folder)}
+    if spec.name == FMNIST and logits is not None and len(logits) == len(images):
+        coverage = coverage_from_predictions(logits.argmax(1), logits.shape[1], labels)
+    else:
+        coverage = class_coverage(images, labels, load_classifier(folder))
+    return {**coverage, "classifier_sha256": classifier_sha256(folder)}
 
 
 def _extractor(extractor: str | ExtractorSpec, weights: str | os.PathLike | None) -> ExtractorSpec:
@@ -229,8 +244,9 @@ def evaluate_generator(
     reference, key, ref_info = _reference(dataset, resolution, reference_split, spec, data_root, reference_count)
     sampler = UInt8Sampler(generator, spec.channels, seed, resolution)
     wrapped = torch_fidelity.GenerativeModelModuleWrapper(sampler, generator.latent_dim, "normal", 0)
-    metrics = calculate(wrapped, reference, extractor=spec, n1=n_samples, n2=len(reference), seed=seed,
-                        input2_cache_name=key, cache=cache, batch_size=batch_size, progress=progress)
+    metrics, features = calculate_with_features(wrapped, reference, extractor=spec, n1=n_samples, n2=len(reference),
+                                                seed=seed, input2_cache_name=key, cache=cache, batch_size=batch_size,
+                                                progress=progress)
     images, labels = sampler.collected()
     sampling = "z ~ N(0, I) from numpy RandomState(seed) (torch-fidelity), no truncation"
     if resolution != generator.img_size:
@@ -239,7 +255,7 @@ def evaluate_generator(
         sampling += "; labels uniform from torch.Generator().manual_seed(seed)"
     return {
         "metrics": metrics,
-        "coverage": _coverage(dataset, images, labels, spec),
+        "coverage": _coverage(dataset, images, labels, spec, features.get(feature_layers(spec).get("isc", ""))),
         "protocol": protocol_record(extractor=spec, n_generated=n_samples, reference=ref_info, seed=seed,
                                     weights_sha256=weights_sha256, sampling=sampling,
                                     metric_settings=metric_settings(n_samples, len(reference), spec)),

@@ -26,6 +26,7 @@ from torch import Tensor, nn
 
 from ..errors import InvalidArgumentError
 from ..generator import Generator, parse_truncation
+from ..layers import scale_shift, shortcuts_apply
 from .biggan import SelfAttention, sn_conv, sn_dense
 
 #: pytorch-pretrained-BigGAN's block lists, (upsample, in multiplier, out multiplier) per block; the attention
@@ -75,6 +76,8 @@ class TruncationBatchNorm(nn.Module):
             mean, var = self.statistics(truncation)
         if not self.conditional:
             return F.batch_norm(x, mean, var, self.weight, self.bias, training=False, eps=self.eps)
+        if shortcuts_apply(self):
+            return scale_shift(x, mean, var, self.eps, 1 + self.gain(cond), self.bias(cond))
         gain = 1 + self.gain(cond)[:, :, None, None]
         bias = self.bias(cond)[:, :, None, None]
         return (x - mean[None, :, None, None]) / torch.sqrt(var[None, :, None, None] + self.eps) * gain + bias
