@@ -185,9 +185,9 @@ def test_bf16_sampling_is_close_to_float32(monkeypatch):
     assert 10 * math.log10(4 / mse) > 25  # PSNR in dB, images in [-1, 1]
 
 
-def test_optimize_for_inference_goes_channels_last_from_64px():
-    small = tiny_biggan().optimize_for_inference()
-    assert small.to_rgb.parametrizations.weight.original.is_contiguous()
+def test_optimize_for_inference_goes_channels_last_and_samples_the_same():
+    assert tiny_biggan().optimize_for_inference(channels_last=False).to_rgb.parametrizations.weight.original \
+        .is_contiguous()
     torch.manual_seed(0)
     big = BigGANGenerator(latent_dim=20, shared_dim=8, num_classes=10, img_size=64, img_channels=3, width=2,
                           attention_at=32).eval()
@@ -196,3 +196,12 @@ def test_optimize_for_inference_goes_channels_last_from_64px():
     assert big.to_rgb.parametrizations.weight.original.is_contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(images(big, shortcuts=True), plain, rtol=0, atol=1e-5)
     assert big.sample(3, seed=0).is_contiguous()
+
+
+def test_compiled_sampling_gives_the_eager_images():
+    from zoo.nets.dcgan import DCGANGenerator
+
+    torch.manual_seed(0)
+    eager = DCGANGenerator(latent_dim=8, width=4).eval()
+    compiled = copy.deepcopy(eager).optimize_for_inference(compile=True)
+    torch.testing.assert_close(compiled.sample(5, seed=3), eager.sample(5, seed=3), rtol=0, atol=1e-5)

@@ -26,7 +26,7 @@ def fit(model, tmp_path, steps=6, **watchdog):
     torch.manual_seed(0)
     data = DataLoader(TensorDataset(torch.rand(64, 1, 28, 28) * 2 - 1), batch_size=8)
     trainer = L.Trainer(accelerator="cpu", max_steps=2 * steps, logger=False, enable_progress_bar=False,
-                        enable_model_summary=False, default_root_dir=tmp_path,
+                        enable_model_summary=False, default_root_dir=tmp_path, log_every_n_steps=1,
                         callbacks=[Watchdog(**watchdog), GIterCheckpoint(every_n_g_iters=1, dirpath=tmp_path)])
     trainer.fit(model, data)
     return trainer

@@ -45,7 +45,8 @@ class CachedSpectralNorm(_SpectralNorm):
 
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
         if not shortcuts_apply(self) or weight.ndim == 1:
-            self._inference_cache = None
+            if self._inference_cache is not None:  # (a module's __setattr__ is slow: not on every training step)
+                self._inference_cache = None
             return super().forward(weight)
         key = tuple((t._version, t.data_ptr(), t.dtype, t.device) for t in (weight, self._u, self._v))
         if self._inference_cache is None or self._inference_cache[0] != key:

@@ -7,8 +7,9 @@
   fake, G gets no signal) and a G or D gradient norm above ``max_grad_norm`` each log a ``TrainingWarning`` with
   the generator iteration and step, once per streak.
 
-It reads what the engine records after every training step (``GANModule.step_logs``: loss/d, loss/g, grad_norm/d,
-grad_norm/g), or else ``trainer.callback_metrics``.
+It reads what the engine records after every training step (``GANModule.step_logs``: loss/d and loss/g on every
+step, grad_norm/d and grad_norm/g on the steps the logger writes, ``log_every_n_steps``), or else
+``trainer.callback_metrics``. A non-finite gradient shows on the same step anyway, in the weights it updated.
 """
 
 from __future__ import annotations

@@ -145,8 +145,7 @@ def load(
         weights: a local copy of the upstream file for index entries whose weights are not bundled.
         allow_unpinned: download an index entry's Hub file although the index pins no revision and sha256 for it
             (the load then reports the commit and sha256 to pin).
-        channels_last, compile: see ``Generator.optimize_for_inference`` (default: channels-last from 64x64 up,
-            no compile).
+        channels_last, compile: see ``Generator.optimize_for_inference`` (default: channels-last, no compile).
     """
     source = resolve(spec)
     if weights is not None and source.kind != "entry":
