@@ -154,21 +154,19 @@ class Generator(
             images.append(out.float().clamp_(-1, 1).cpu().contiguous())  # channels_last nets give strided images
         return torch.cat(images)
 
-    def optimize_for_inference(self, *, channels_last: bool | None = None, compile: bool = False) -> Generator:
+    def optimize_for_inference(self, *, channels_last: bool = True) -> Generator:
         """Eval mode, plus what makes sampling faster on a CPU; returns ``self`` (``zoo.load`` calls it).
 
-        channels_last: store conv weights channels-last (oneDNN's native layout on CPUs). Default: yes; in
+        channels_last: store conv weights channels-last (oneDNN's native layout on CPUs). Default: yes: in
             ``benchmarks/SPEED.md`` it sped up the sampling of every convolutional model, 1.1x to 2.1x (no effect on
             MLPs).
-        compile: ``torch.compile`` the forward; the first call compiles (13 s for DCGAN-28 on 2 cores, minutes at
-            ImageNet sizes), then dcgan-fmnist sampled 1.36x faster (``benchmarks/SPEED.md``).
+        ``torch.compile`` is not offered: on top of channels-last it sampled dcgan-fmnist only 1.04x faster and
+        slowed the training step (``benchmarks/SPEED.md``); ``G.compile()`` remains one call away.
         The eval-mode shortcuts of ``zoo.layers`` (cached spectral norm, folded BatchNorm) apply without asking.
         """
         self.eval()
-        if channels_last or channels_last is None:
+        if channels_last:
             self.to(memory_format=torch.channels_last)
-        if compile:
-            self.compile()
         return self
 
     # ------------------------------------------------------------------ latent interpolation

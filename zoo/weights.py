@@ -133,8 +133,7 @@ def load(
     device: str | torch.device = "cpu",
     weights: str | os.PathLike | None = None,
     allow_unpinned: bool = False,
-    channels_last: bool | None = None,
-    compile: bool = False,
+    channels_last: bool = True,
 ) -> Generator:
     """Load the generator ``spec`` names, ready to sample (``zoo.load``).
 
@@ -145,7 +144,7 @@ def load(
         weights: a local copy of the upstream file for index entries whose weights are not bundled.
         allow_unpinned: download an index entry's Hub file although the index pins no revision and sha256 for it
             (the load then reports the commit and sha256 to pin).
-        channels_last, compile: see ``Generator.optimize_for_inference`` (default: channels-last, no compile).
+        channels_last: store the weights channels-last (``Generator.optimize_for_inference``; default yes).
     """
     source = resolve(spec)
     if weights is not None and source.kind != "entry":
@@ -163,7 +162,7 @@ def load(
         generator = load_entry_weights(source.entry, ema=ema, device=device, weights=weights,
                                        allow_unpinned=allow_unpinned)
     generator.weights_source["spec"] = os.fspath(spec)
-    return generator.optimize_for_inference(channels_last=channels_last, compile=compile)
+    return generator.optimize_for_inference(channels_last=channels_last)
 
 
 def describe_source(generator: Generator) -> str:
