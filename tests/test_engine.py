@@ -283,3 +283,22 @@ def test_bf16_on_a_cpu_without_native_bf16_warns_with_the_fix(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error", PrecisionWarning)
         quiet_trainer(precision="bf16-mixed").fit(DCGAN(**TINY, max_g_iters=1), random_loader(n=8, batch_size=4))
+
+
+@pytest.mark.parametrize("name,kwargs", [("Adam", {"lr": 2e-4, "betas": (0.5, 0.999)}), ("RMSprop", {"lr": 5e-5})])
+def test_foreach_optimizers_update_exactly_like_the_per_tensor_loop(name, kwargs):
+    """The engine's foreach optimizers leave the recipes' numbers unchanged (weights trained before the switch)."""
+    torch.manual_seed(0)
+    start = [torch.randn(30, 20), torch.randn(7)]
+    results = []
+    for foreach in (False, True):
+        params = [p.clone().requires_grad_() for p in start]
+        optimizer = getattr(torch.optim, name)(params, foreach=foreach, **kwargs)
+        gen = torch.Generator().manual_seed(1)
+        for _ in range(20):
+            for p in params:
+                p.grad = torch.randn(p.shape, generator=gen)
+            optimizer.step()
+        results.append(params)
+    assert all(torch.equal(a, b) for a, b in zip(*results))
+    assert not torch.equal(results[0][0], start[0])

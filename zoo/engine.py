@@ -278,12 +278,6 @@ class GANModule(L.LightningModule):
             self._phase, self._micro, self._latent_cache = None, (0, 1), []
         return total, logs
 
-    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
-        """Lightning's hook, without its walk over the batch when every tensor is already there (CPU training)."""
-        if isinstance(batch, (tuple, list)) and all(isinstance(t, Tensor) and t.device == device for t in batch):
-            return batch
-        return super().transfer_batch_to_device(batch, device, dataloader_idx)
-
     def unpack_batch(self, batch: Any) -> tuple[Tensor, Tensor | None]:
         """Real images and, for conditional models, their labels."""
         if isinstance(batch, (tuple, list)):
