@@ -158,9 +158,9 @@ class Generator(
         """Eval mode, plus what makes sampling faster on a CPU; returns ``self`` (``zoo.load`` calls it).
 
         channels_last: store conv weights channels-last (oneDNN's native layout on CPUs). Default: yes: in
-            ``benchmarks/SPEED.md`` it sped up the sampling of every convolutional model, 1.1x to 3.7x (no effect on
+            ``benchmarks/SPEED.md`` it sped up the sampling of every convolutional model, 1.1x to 2.3x (no effect on
             MLPs).
-        ``torch.compile`` is not offered: on top of channels-last it sampled dcgan-fmnist only 1.08x faster and
+        ``torch.compile`` is not offered: on top of channels-last it sampled dcgan-fmnist only 1.06x faster and
         slowed the training step (``benchmarks/SPEED.md``); ``G.compile()`` remains one call away.
         The eval-mode shortcuts of ``zoo.layers`` (cached spectral norm, folded BatchNorm) apply without asking.
         """
