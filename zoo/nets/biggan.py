@@ -101,14 +101,15 @@ class SelfAttention(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         b, c, h, w = x.shape
-        query = self.theta(x).view(b, c // 8, h * w).transpose(1, 2)  # [b, hw, c/8]
-        key = F.max_pool2d(self.phi(x), 2).view(b, c // 8, h * w // 4)  # [b, c/8, hw/4]
-        value = F.max_pool2d(self.g(x), 2).view(b, c // 2, h * w // 4).transpose(1, 2)  # [b, hw/4, c/2]
+        query = self.theta(x).view(b, c // 8, h * w)
+        key = F.max_pool2d(self.phi(x), 2).view(b, c // 8, h * w // 4)
+        value = F.max_pool2d(self.g(x), 2).view(b, c // 2, h * w // 4)
         if shortcuts_apply(self):
-            attended = attend_in_blocks(query, key, value)
-        else:
-            attended = torch.bmm(torch.softmax(torch.bmm(query, key), dim=-1), value)  # via [b, hw, hw/4]
-        return x + self.gamma * self.out(attended.transpose(1, 2).reshape(b, c // 2, h, w))
+            attended = attend_in_blocks(query.transpose(1, 2), key, value.transpose(1, 2)).transpose(1, 2)
+        else:  # training keeps the operations the bundled weights were trained with, in the same order
+            attention = torch.softmax(torch.bmm(query.transpose(1, 2), key), dim=-1)  # [b, hw, hw/4]
+            attended = torch.bmm(value, attention.transpose(1, 2))
+        return x + self.gamma * self.out(attended.reshape(b, c // 2, h, w))
 
 
 def attend_in_blocks(query: Tensor, key: Tensor, value: Tensor, block_elements: int = 2 ** 18) -> Tensor:
