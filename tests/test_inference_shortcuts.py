@@ -197,3 +197,18 @@ def test_optimize_for_inference_goes_channels_last_and_samples_the_same():
     torch.testing.assert_close(images(big, shortcuts=True), plain, rtol=0, atol=1e-5)
     assert big.sample(3, seed=0).is_contiguous()
 
+
+
+def test_zoo_load_gives_channels_last_weights_whose_images_equal_the_plain_forward():
+    """The path users run: zoo.load (channels-last, shortcuts on) against the same file loaded plainly."""
+    import zoo
+
+    fast = zoo.load("biggan-fmnist")
+    plain = zoo.load("biggan-fmnist", channels_last=False)
+    assert fast.to_rgb.parametrizations.weight.original.is_contiguous(memory_format=torch.channels_last)
+    assert plain.to_rgb.parametrizations.weight.original.is_contiguous()
+    images_fast = fast.sample(20, seed=0)
+    with inference_shortcuts(False):
+        images_plain = plain.sample(20, seed=0)
+    torch.testing.assert_close(images_fast, images_plain, rtol=0, atol=1e-5)
+    assert images_fast.is_contiguous() and images_fast.std() > 0.1
