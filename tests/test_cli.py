@@ -158,6 +158,19 @@ def test_fit_a_recipe_with_overrides_and_load_its_export(tmp_path):
 
 
 @pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(), reason="needs dataset-fashion-mnist")
+def test_fit_takes_any_loss_and_regularizer_from_the_command_line(tmp_path):
+    result = run_zoo(
+        "fit", "--config", str(REPO / "recipes" / "dcgan-fmnist.yaml"), "--model.init_args.width", "4",
+        "--model.init_args.max_g_iters", "3", "--model.init_args.loss", "ralsgan",
+        "--model.init_args.regularizers", '[{"class_path": "zoo.regularizers.R2", "init_args": {"gamma": 1}}]',
+        "--data.init_args.batch_size", "8", "--trainer.log_every_n_steps", "1", "--trainer.enable_progress_bar",
+        "false", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = (tmp_path / "runs" / "dcgan-fmnist" / "version_0" / "metrics.csv").read_text().splitlines()
+    assert "reg/R2" in metrics[0] and len(metrics) > 3
+
+
+@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(), reason="needs dataset-fashion-mnist")
 def test_fit_progress_counts_generator_iterations_and_ends_with_the_paths(tmp_path):
     result = run_zoo("fit", "--config", str(REPO / "recipes" / "dcgan-fmnist.yaml"), "--model.init_args.width",
                      "4", "--model.init_args.max_g_iters", "50", "--trainer.log_every_n_steps", "10", cwd=tmp_path)

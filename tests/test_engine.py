@@ -25,6 +25,12 @@ TINY_FAMILIES = {
     "wgan": TINY,
     "wgan-gp": TINY,
     "sngan": dict(latent_dim=8, width=4, sample_every=0),
+    "fgan": dict(TINY, divergence="kl"),
+    "rgan": dict(TINY, loss="ralsgan"),
+    "dragan": TINY,
+    "tvgan": TINY,
+    "ebgan": dict(TINY, code_dim=8),
+    "began": TINY,
 }
 
 
@@ -105,12 +111,12 @@ class Spy(DCGAN):
                                                        allow_unused=True)
         return loss, logs
 
-    def generator_loss(self, batch_size):
+    def generator_loss(self, real, labels):
         self.g_after_d_step = params(self.G)
         self.d_at_g_step = params(self.D)
         self.d_grads_at_g_step = [p.grad.clone() for p in self.D.parameters()]
         self.d_trainable_in_g_step = any(p.requires_grad for p in self.D.parameters())
-        return super().generator_loss(batch_size)
+        return super().generator_loss(real, labels)
 
 
 class ToggleCheck(L.Callback):

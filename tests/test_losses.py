@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 from zoo.errors import InvalidArgumentError
-from zoo.losses import Hinge, LeastSquares, Minimax, NonSaturating, Wasserstein, get_loss
-from zoo.regularizers import R1, GradientPenalty, WeightClipping
+from zoo.losses import Hinge, LeastSquares, Minimax, NonSaturating, Relativistic, TotalVariation, Wasserstein, get_loss
+from zoo.regularizers import R1, R2, DRAGANPenalty, GradientPenalty, WeightClipping, ZeroCenteredGP
 
 REAL = torch.tensor([2.0, -1.0])
 FAKE = torch.tensor([0.5, -3.0])
@@ -100,3 +100,81 @@ def test_weight_clipping():
     critic = Linear2D([3.0, -0.005])
     WeightClipping(0.01).after_d_step(critic)
     torch.testing.assert_close(critic.w.data, torch.tensor([0.01, -0.005]))
+
+
+def softplus(x):
+    return math.log1p(math.exp(x))
+
+
+def test_relativistic_losses_by_hand():
+    # REAL = [2, -1] (mean 0.5), FAKE = [0.5, -3] (mean -1.25)
+    rsgan = get_loss("rsgan")  # -mean log sigma(r - f) on pairs
+    assert rsgan.d_loss(REAL, FAKE).item() == pytest.approx((softplus(-1.5) + softplus(-2)) / 2, rel=1e-6)
+    assert rsgan.g_loss(FAKE, REAL).item() == pytest.approx((softplus(1.5) + softplus(2)) / 2, rel=1e-6)
+    rasgan = get_loss("rasgan")  # D: softplus(-(r - mean f)) + softplus(f - mean r)
+    d = (softplus(-3.25) + softplus(-0.25)) / 2 + (softplus(0.0) + softplus(-3.5)) / 2
+    assert rasgan.d_loss(REAL, FAKE).item() == pytest.approx(d, rel=1e-6)
+    g = (softplus(0.0) + softplus(3.5)) / 2 + (softplus(3.25) + softplus(0.25)) / 2
+    assert rasgan.g_loss(FAKE, REAL).item() == pytest.approx(g, rel=1e-6)
+    ralsgan = get_loss("ralsgan")  # D: (r - mean f - 1)^2 + (f - mean r + 1)^2
+    d = ((3.25 - 1) ** 2 + (0.25 - 1) ** 2) / 2 + ((0 + 1) ** 2 + (-3.5 + 1) ** 2) / 2
+    assert ralsgan.d_loss(REAL, FAKE).item() == pytest.approx(d)
+    g = ((0 - 1) ** 2 + (-3.5 - 1) ** 2) / 2 + ((3.25 + 1) ** 2 + (0.25 + 1) ** 2) / 2
+    assert ralsgan.g_loss(FAKE, REAL).item() == pytest.approx(g)
+    rahinge = get_loss("rahinge")  # D: relu(1 - (r - mean f)) + relu(1 + (f - mean r))
+    assert rahinge.d_loss(REAL, FAKE).item() == pytest.approx((0 + 0.75) / 2 + (1 + 0) / 2)
+    assert rahinge.g_loss(FAKE, REAL).item() == pytest.approx((1 + 4.5) / 2 + (4.25 + 1.25) / 2)
+
+
+def test_relativistic_generator_loss_depends_on_real_scores():
+    """G's update also pushes D(real) down: the G loss falls as the real scores fall (and needs them)."""
+    for name in ("rsgan", "rasgan", "ralsgan", "rahinge"):
+        loss = get_loss(name)
+        assert loss.g_needs_real
+        assert loss.g_loss(FAKE, REAL - 1) < loss.g_loss(FAKE, REAL)
+        with pytest.raises(InvalidArgumentError, match="needs the scores of real data"):
+            loss.g_loss(FAKE)
+    with pytest.raises(InvalidArgumentError, match="kind must be one of"):
+        Relativistic("wasserstein")
+
+
+def test_tv_loss_gives_the_hinge_gradients_and_differs_by_a_constant():
+    real = torch.tensor([2.0, 0.3, -1.0, 1.5], requires_grad=True)  # scores on both sides of the bounds, none on them
+    fake = torch.tensor([0.5, -3.0, -0.7, 1.2], requires_grad=True)
+    tv, hinge = TotalVariation(), Hinge()
+    grads_tv = torch.autograd.grad(tv.d_loss(real, fake), (real, fake))
+    grads_hinge = torch.autograd.grad(hinge.d_loss(real, fake), (real, fake))
+    for a, b in zip(grads_tv, grads_hinge):
+        torch.testing.assert_close(a, b)
+    assert (hinge.d_loss(real, fake) - tv.d_loss(real, fake)).item() == pytest.approx(2.0)
+    # G keeps the linear loss; the clipped variant gives no gradient for fakes D scores below -1
+    (g_linear,) = torch.autograd.grad(tv.g_loss(fake), fake)
+    (g_clipped,) = torch.autograd.grad(TotalVariation(clip_g=True).g_loss(fake), fake)
+    torch.testing.assert_close(g_linear, torch.full((4,), -0.25))
+    torch.testing.assert_close(g_clipped, torch.tensor([-0.25, 0.0, -0.25, -0.25]))
+
+
+class HalfSquaredNorm(nn.Module):
+    """D(x) = ||x||^2 / 2, so grad_x D = x: each penalty's value shows where it was evaluated."""
+
+    def forward(self, x):
+        return 0.5 * x.flatten(1).pow(2).sum(1)
+
+
+def test_r2_zero_gp_and_dragan_closed_forms():
+    torch.manual_seed(0)
+    real, fake = torch.randn(6, 1, 2, 2), torch.randn(6, 1, 2, 2)
+    critic = HalfSquaredNorm()
+    sq = lambda x: x.flatten(1).pow(2).sum(1)  # noqa: E731
+    # R2 on fakes: gamma/2 E||fake||^2
+    assert R2(gamma=4).d_penalty(critic, real, fake).item() == pytest.approx(2 * sq(fake).mean().item(), rel=1e-6)
+    # 0-GP on interpolates: with fake == real every interpolate is the real point
+    assert ZeroCenteredGP(10).d_penalty(critic, real, real.clone()).item() == pytest.approx(
+        10 * sq(real).mean().item(), rel=1e-6)
+    # DRAGAN: x + 0.5 std(batch) U[0,1], gradient norm pulled to k = 1
+    torch.manual_seed(1)
+    penalty = DRAGANPenalty(weight=10).d_penalty(critic, real, fake).item()
+    torch.manual_seed(1)
+    perturbed = real + 0.5 * real.std() * torch.rand_like(real)
+    expected = 10 * (sq(perturbed).sqrt() - 1).pow(2).mean().item()
+    assert penalty == pytest.approx(expected, rel=1e-6)

@@ -7,6 +7,8 @@ batches, and Lightning's ``global_step`` (which counts every optimizer step in m
 
     trainer.global_step == d_iters + g_iters == g_iters * (n_critic + 1)   (at a G-iteration boundary)
 
+(``step_mode="one_step"`` makes one optimizer step per batch for both networks: global_step == g_iters == d_iters.)
+
 Recipes therefore stop on ``model.max_g_iters`` (generator iterations) and leave ``trainer.max_steps`` at -1.
 
 EMA. ``G_ema`` tracks G: before ``ema_start`` generator iterations it is a copy of G; after, each generator
@@ -62,6 +64,9 @@ class GANModule(L.LightningModule):
         grad_accum: micro-batches per batch; their gradients are summed (each loss scaled by 1/grad_accum) before
             the update. Under DDP only the last micro-batch synchronises. Equal to the full batch only without batch
             statistics (see the module docstring).
+        step_mode: "alternating" (a D update, then every n_critic-th batch a G update) or "one_step" (one loss,
+            one backward and one optimizer step for G and D together; see ``one_step_loss``).
+        one_step_weight: lambda of the one-step loss, the weight of G's gradient.
     """
 
     def __init__(
@@ -81,12 +86,19 @@ class GANModule(L.LightningModule):
         max_g_iters: int | None = None,
         sample_every: int = 500,
         grad_accum: int = 1,
+        step_mode: str = "alternating",
+        one_step_weight: float = 1.0,
     ):
         super().__init__()
         if n_critic < 1:
             raise InvalidArgumentError(f"n_critic must be >= 1, got {n_critic}")
         if grad_accum < 1:
             raise InvalidArgumentError(f"grad_accum must be >= 1, got {grad_accum}")
+        if step_mode not in ("alternating", "one_step"):
+            raise InvalidArgumentError(f"step_mode must be 'alternating' or 'one_step', got {step_mode!r}")
+        if step_mode == "one_step" and (n_critic != 1 or grad_accum != 1):
+            raise InvalidArgumentError("step_mode 'one_step' updates G and D together once per batch: set n_critic 1 "
+                                       "and grad_accum 1")
         if optimizer not in ("adam", "rmsprop"):
             raise InvalidArgumentError(f"optimizer must be 'adam' or 'rmsprop', got {optimizer!r}")
         if lr_schedule not in ("constant", "linear"):
@@ -149,7 +161,7 @@ class GANModule(L.LightningModule):
 
     def net(self, name: str) -> nn.Module:
         """``self.G`` or ``self.D``, or its DDP wrapper while that network is the one being updated."""
-        return (self._phase == name and self.ddp_wrapper(name)) or getattr(self, name)
+        return (self._phase in (name, "GD") and self.ddp_wrapper(name)) or getattr(self, name)
 
     def ddp_wrapper(self, name: str) -> nn.Module | None:
         """The strategy's DDP wrapper of network ``name`` (``zoo.distributed``), None with one process."""
@@ -171,9 +183,9 @@ class GANModule(L.LightningModule):
             fake = self.generate(z, y_fake)
         real_scores = self.discriminate(real, labels)
         fake_scores = self.discriminate(fake, y_fake)
-        loss = self.loss.d_loss(real_scores.float(), fake_scores.float())
-        logs = {"loss/d_adv": loss.detach(), "d/real_score": real_scores.detach().float().mean(),
-                "d/fake_score": fake_scores.detach().float().mean()}
+        loss = self.loss.d_loss(loss_precision(real_scores), loss_precision(fake_scores))
+        logs = {"loss/d_adv": loss.detach(), "d/real_score": loss_precision(real_scores.detach()).mean(),
+                "d/fake_score": loss_precision(fake_scores.detach()).mean()}
         for reg in self.regularizers:
             penalty = reg.d_penalty(lambda x: self.discriminate(x, labels), real, fake)
             if penalty is not None:
@@ -181,10 +193,16 @@ class GANModule(L.LightningModule):
                 logs[f"reg/{type(reg).__name__}"] = penalty.detach()
         return loss, logs
 
-    def generator_loss(self, batch_size: int) -> tuple[Tensor, dict[str, Tensor]]:
-        """One generator objective: adversarial loss on fresh fakes + generator-side penalties."""
-        z, y = self.latents(batch_size)
-        loss = self.loss.g_loss(self.discriminate(self.generate(z, y), y).float())
+    def generator_loss(self, real: Tensor, labels: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
+        """One generator objective: adversarial loss on fresh fakes + generator-side penalties. ``real`` (the
+        step's real batch) is scored only for losses that read it (``g_needs_real``: the relativistic ones)."""
+        z, y = self.latents(real.shape[0])
+        fake_scores = loss_precision(self.discriminate(self.generate(z, y), y))
+        real_scores = None
+        if self.loss.g_needs_real:
+            with torch.no_grad():  # D(x_real) does not depend on G: a constant of G's loss
+                real_scores = loss_precision(self.discriminate(real, labels))
+        loss = self.loss.g_loss(fake_scores, real_scores)
         logs = {"loss/g_adv": loss.detach()}
         for reg in self.regularizers:
             penalty = reg.g_penalty(self.G)
@@ -196,6 +214,8 @@ class GANModule(L.LightningModule):
     # ------------------------------------------------------------------ the training step
     def configure_optimizers(self):
         h = self.hparams
+        if h.step_mode == "one_step":
+            return self.configure_one_step_optimizer()
         # foreach: one kernel per step for all tensors (torch defaults to a per-tensor loop on CPU; measured 1.4x
         # faster for the MLP GAN's Adam step, same numbers)
         if h.optimizer == "adam":
@@ -212,6 +232,8 @@ class GANModule(L.LightningModule):
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
         real, labels = self.unpack_batch(batch)
+        if self.hparams.step_mode == "one_step":
+            return self.one_step(real, labels)
         opt_g, opt_d = self.optimizers()
 
         # No toggle_optimizer: G runs under no_grad in the D step, and the G step freezes D itself (below).
@@ -231,7 +253,7 @@ class GANModule(L.LightningModule):
         if self.d_iters % self.hparams.n_critic == 0:
             opt_g.zero_grad(set_to_none=True)
             with frozen(self.D):  # G's loss backpropagates through D without computing D's weight gradients
-                g_loss, g_logs = self.accumulate("G", lambda i: self.generator_loss(len(reals[i])))
+                g_loss, g_logs = self.accumulate("G", lambda i: self.generator_loss(reals[i], labels_k[i]))
             opt_g.step()
             self.g_iters += 1
             self.update_ema()
@@ -249,6 +271,83 @@ class GANModule(L.LightningModule):
             self.log_dict(logs)
             self.log("g_iters", float(self.g_iters), prog_bar=True)
         self.step_logs = logs  # every step, for callbacks (zoo.watchdog)
+
+    # ------------------------------------------------------------------ one-step training (step_mode="one_step")
+    def configure_one_step_optimizer(self):
+        """One optimizer over G and D, with a parameter group per network (each keeps its lr and betas)."""
+        h = self.hparams
+        groups = [{"params": list(self.G.parameters()), "lr": h.lr_g},
+                  {"params": list(self.D.parameters()), "lr": h.lr_d}]
+        if h.optimizer == "adam":
+            groups[0]["betas"], groups[1]["betas"] = tuple(h.betas_g), tuple(h.betas_d)
+            opt = torch.optim.Adam(groups, foreach=True)
+        else:
+            opt = torch.optim.RMSprop(groups, foreach=True)
+        if h.lr_schedule == "constant":
+            return opt
+        decay = lambda g_iter: max(0.0, 1.0 - g_iter / h.max_g_iters)  # noqa: E731
+        return [opt], [torch.optim.lr_scheduler.LambdaLR(opt, decay)]
+
+    def one_step_loss(self, real: Tensor, labels: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
+        """The one-step loss (FAMILIES.md D.2, after kexue.fm/archives/6387), with sg = stop-gradient (detach):
+
+            d_loss(D(x), D(sg(G(z)))) + lambda * [g_loss(D(G(z))) - g_loss(D(sg(G(z))))]
+
+        The bracket is 0 in value, and its D gradient is 0 (its two terms are the same function of D), so D gets
+        exactly the alternating step's gradient and G gets lambda times its gradient against the same, not yet
+        updated D: a simultaneous step. Three D forwards and one G forward, against the alternating step's three
+        and two, and one backward instead of two. lambda scales G's gradient: with SGD it would be the G:D step
+        ratio; Adam and RMSprop divide each gradient by its running RMS, so there lambda cancels (up to eps) and
+        lr_g / lr_d, the two parameter groups' learning rates, set the ratio.
+        """
+        z, y = self.latents(real.shape[0])
+        fake = self.generate(z, y)
+        real_scores = loss_precision(self.discriminate(real, labels))
+        fake_sg_scores = loss_precision(self.discriminate(fake.detach(), y))
+        fake_scores = loss_precision(self.discriminate(fake, y))
+        d_loss = self.loss.d_loss(real_scores, fake_sg_scores)
+        logs = {"loss/d_adv": d_loss.detach(), "d/real_score": real_scores.detach().mean(),
+                "d/fake_score": fake_sg_scores.detach().mean()}
+        for reg in self.regularizers:
+            penalty = reg.d_penalty(lambda x: self.discriminate(x, labels), real, fake.detach())
+            if penalty is not None:
+                d_loss = d_loss + penalty
+                logs[f"reg/{type(reg).__name__}"] = penalty.detach()
+        reals = real_scores.detach() if self.loss.g_needs_real else None
+        g_loss = self.loss.g_loss(fake_scores, reals)
+        logs["loss/g_adv"] = g_loss.detach()
+        for reg in self.regularizers:
+            penalty = reg.g_penalty(self.G)
+            if penalty is not None:
+                g_loss = g_loss + penalty
+        g_term = g_loss - self.loss.g_loss(fake_sg_scores, reals)
+        logs["loss/d"], logs["loss/g"] = d_loss.detach(), g_loss.detach()
+        return d_loss + self.hparams.one_step_weight * g_term, logs
+
+    def one_step(self, real: Tensor, labels: Tensor | None) -> None:
+        opt = self.optimizers()
+        opt.zero_grad(set_to_none=True)
+        self._phase = "GD"  # both networks' DDP wrappers: the one backward all-reduces G's and D's gradients
+        try:
+            loss, logs = self.one_step_loss(real, labels)
+            self.manual_backward(loss)
+        finally:
+            self._phase = None
+        opt.step()
+        for reg in self.regularizers:
+            reg.after_d_step(self.D)
+        self.d_iters += 1
+        self.g_iters += 1
+        self.update_ema()
+        if self.lr_schedulers() is not None:  # one optimizer: Lightning returns the scheduler itself, not a list
+            self.lr_schedulers().step()
+        if self.hparams.max_g_iters and self.g_iters >= self.hparams.max_g_iters:
+            self.trainer.should_stop = True
+        if getattr(self.trainer._logger_connector, "should_update_logs", True) or self.trainer.fast_dev_run:
+            logs["grad_norm/d"], logs["grad_norm/g"] = grad_norm(self.D), grad_norm(self.G)
+            self.log_dict(logs)
+            self.log("g_iters", float(self.g_iters), prog_bar=True)
+        self.step_logs = logs
 
     def accumulate(self, name: str, loss_fn) -> tuple[Tensor, dict[str, Tensor]]:
         """Backpropagate ``loss_fn(i)`` for each micro-batch i into network ``name``; (mean loss, mean logs).
@@ -383,6 +482,11 @@ def frozen(module: nn.Module):
     finally:
         for p in trainable:
             p.requires_grad_(True)
+
+
+def loss_precision(scores: Tensor) -> Tensor:
+    """Scores as the losses take them: half precision (autocast) raised to float32, float32 and float64 kept."""
+    return scores.float() if scores.dtype in (torch.float16, torch.bfloat16) else scores
 
 
 def grad_norm(module: nn.Module) -> Tensor:

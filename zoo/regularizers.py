@@ -81,6 +81,43 @@ class R1(Regularizer):
         return 0.5 * self.gamma * input_gradient(critic, real).pow(2).sum(dim=1).mean()
 
 
+class R2(Regularizer):
+    """Mescheder et al. 2018: (gamma / 2) * E_fake[||grad D(x)||_2^2], the zero-centred penalty on generated data."""
+
+    def __init__(self, gamma: float = 10.0):
+        self.gamma = gamma
+
+    def d_penalty(self, critic: Critic, real: Tensor, fake: Tensor) -> Tensor:
+        return 0.5 * self.gamma * input_gradient(critic, fake).pow(2).sum(dim=1).mean()
+
+
+class ZeroCenteredGP(Regularizer):
+    """Thanh-Tung, Tran & Venkatesh 2019, "Improving Generalization and Stability of Generative Adversarial
+    Networks", arXiv:1902.03984 (0-GP): weight * E[||grad D(x_hat)||_2^2] on the interpolates x_hat of WGAN-GP."""
+
+    def __init__(self, weight: float = 10.0):
+        self.weight = weight
+
+    def d_penalty(self, critic: Critic, real: Tensor, fake: Tensor) -> Tensor:
+        eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
+        x_hat = eps * real.detach() + (1 - eps) * fake.detach()
+        return self.weight * input_gradient(critic, x_hat).pow(2).sum(dim=1).mean()
+
+
+class DRAGANPenalty(Regularizer):
+    """Kodali et al. 2017, "On Convergence and Stability of GANs", arXiv:1705.07215 (DRAGAN):
+    weight * E[(||grad D(x + delta)||_2 - k)^2] around the real data, delta = scale * std(x) * U[0, 1] elementwise
+    with std(x) the standard deviation of the whole real batch (the authors' code: scale 0.5, weight 10, k 1)."""
+
+    def __init__(self, weight: float = 10.0, k: float = 1.0, scale: float = 0.5):
+        self.weight, self.k, self.scale = weight, k, scale
+
+    def d_penalty(self, critic: Critic, real: Tensor, fake: Tensor) -> Tensor:
+        real = real.detach()
+        perturbed = real + self.scale * real.std() * torch.rand_like(real)
+        return self.weight * (input_gradient(critic, perturbed).norm(2, dim=1) - self.k).pow(2).mean()
+
+
 class OrthogonalRegularization(Regularizer):
     """Brock et al. 2019 (BigGAN): beta * sum_W ||W W^T * (1 - I)||_F^2 added to the generator loss.
 
