@@ -210,6 +210,28 @@ def time_family(cls, kwargs: dict, size: int, quick: bool, rounds: int, target: 
             "ratios_per_round": [round(h / l, 3) for h, l in zip(hand, light)]}
 
 
+def bench_one_step(quick: bool, rounds: int) -> dict:
+    """dcgan-fmnist's networks trained by alternating D and G updates against ``step_mode="one_step"`` (one loss,
+    one backward, one optimizer step): wall time per generator iteration under the Trainer, alternating rounds."""
+    kwargs = {"latent_dim": 64, "width": 8 if quick else 64, "sample_every": 0}
+    batch, warmup, steps = (16, 2, 6) if quick else (64, 5, 60)
+    torch.manual_seed(0)
+    models = {"alternating": dcgan.DCGAN(**kwargs), "one_step": dcgan.DCGAN(**kwargs, step_mode="one_step")}
+    data = (torch.rand((warmup + steps + 2) * batch, 1, 28, 28) * 2 - 1,)
+    times = {key: [] for key in models}
+    for r in range(rounds):
+        for key in (("alternating", "one_step") if r % 2 == 0 else ("one_step", "alternating")):
+            torch.manual_seed(1)
+            times[key].append(lightning_step_time(copy.deepcopy(models[key]), data, batch, warmup, steps))
+    ratio = statistics.median(a / o for a, o in zip(times["alternating"], times["one_step"]))
+    result = {"model": f"DCGAN width {kwargs['width']}, batch {batch}", "steps": steps, "rounds": rounds,
+              "alternating_ms_per_g_iter": round(statistics.median(times["alternating"]) * 1e3, 2),
+              "one_step_ms_per_g_iter": round(statistics.median(times["one_step"]) * 1e3, 2),
+              "speedup": round(ratio, 3)}
+    print(f"one-step {result}", flush=True)
+    return result
+
+
 # ---------------------------------------------------------------------------------------------------- efficiency
 def matmul_rate(dtype: torch.dtype, n: int, reps: int) -> float:
     a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
@@ -593,9 +615,9 @@ def bench_evaluation(quick: bool, rounds: int) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------------- main
-SECTIONS = {"training": bench_training, "efficiency": bench_efficiency, "sampling": bench_sampling,
-            "compile": bench_compile, "biggan_deep": bench_biggan_deep, "biggan128": bench_biggan128,
-            "evaluation": bench_evaluation}
+SECTIONS = {"training": bench_training, "one_step": bench_one_step, "efficiency": bench_efficiency,
+            "sampling": bench_sampling, "compile": bench_compile, "biggan_deep": bench_biggan_deep,
+            "biggan128": bench_biggan128, "evaluation": bench_evaluation}
 
 
 def verdict(met: bool) -> str:
@@ -633,6 +655,13 @@ def markdown(report: dict) -> str:
                          f"{r['ratio_hand_over_lightning']} | {r['target']} {verdict(r['met'])} | "
                          f"{', '.join(map(str, r['ratios_per_round']))} |")
         lines.append("")
+    if "one_step" in report:
+        o = report["one_step"]
+        lines += ["## One-step training vs alternating updates", "",
+                  f"{o['model']} under the Trainer, ms per generator iteration (n_critic 1: one batch), median of "
+                  f"{o['rounds']} alternating rounds of {o['steps']} iterations: alternating D and G updates "
+                  f"{o['alternating_ms_per_g_iter']} ms, `step_mode: one_step` {o['one_step_ms_per_g_iter']} ms "
+                  f"({o['speedup']}x; one G forward and one backward fewer per iteration).", ""]
     if "efficiency" in report:
         e = report["efficiency"]
         lines += [f"## Efficiency: {e['model']}, {e['step_gflop']} GFLOP per step", "",
