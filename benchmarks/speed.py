@@ -462,7 +462,9 @@ def bench_biggan128(quick: bool, rounds: int) -> dict:
               "target": 1.3, **side_by_side(variants, "zoo_plain", batch, rounds)}
     reference = variants["zoo_plain"]()
     for key in variants:
-        result[key]["max_abs_diff_vs_plain"] = float((variants[key]() - reference).abs().max())
+        out = variants[key]()
+        result[key]["max_abs_diff_vs_plain"] = float((out - reference).abs().max())
+        result[key]["psnr_db_vs_plain"] = round(psnr(out, reference), 1)
         print(f"sampling biggan-128 {key:12s} {result[key]['images_per_second']:7.2f} img/s, "
               f"{result[key]['speedup']:.2f}x the plain forward, max |diff| "
               f"{result[key]['max_abs_diff_vs_plain']:.2e}", flush=True)
@@ -624,14 +626,13 @@ def verdict(met: bool) -> str:
     return "**met**" if met else "**not met**"
 
 
-def variants_table(section: dict, baseline_label: str, diff_key: str) -> list[str]:
+def variants_table(section: dict, baseline_label: str, diff_key: str, psnr_key: str) -> list[str]:
     lines = [f"| variant | images/s | speed-up over {baseline_label} | max abs difference | PSNR (dB) |",
              "|---|---|---|---|---|"]
     for key, r in section.items():
         if isinstance(r, dict) and "images_per_second" in r:
             diff = f"{r[diff_key]:.1e}" if diff_key in r else "-"
-            lines.append(f"| {key} | {r['images_per_second']} | {r['speedup']}x | {diff} | "
-                         f"{r.get('psnr_db_vs_upstream', '-')} |")
+            lines.append(f"| {key} | {r['images_per_second']} | {r['speedup']}x | {diff} | {r.get(psnr_key, '-')} |")
     return lines + [""]
 
 
@@ -706,14 +707,14 @@ def markdown(report: dict) -> str:
                       f"the same weights, outputs within 1e-5: {verdict(b['met'])}. `zoo_plain` is the same module "
                       "without the inference shortcuts, in the default memory layout.", ""]
             lines += variants_table({k: v for k, v in b.items() if k not in ("config", "target", "met")},
-                                    "the package", "max_abs_diff_vs_upstream")
+                                    "the package", "max_abs_diff_vs_upstream", "psnr_db_vs_upstream")
     if "biggan128" in report:
         b = report["biggan128"]
         lines += [f"## BigGAN-128 (StudioGAN layout): {b['config']}", "",
                   f"Target: `zoo` >= {b['target']}x `zoo_plain`, a plain eval forward of the same module (no "
                   f"inference shortcuts, default memory layout): {verdict(b['met'])}.", ""]
         lines += variants_table({k: v for k, v in b.items() if k not in ("config", "target", "met")},
-                                "zoo_plain", "max_abs_diff_vs_plain")
+                                "zoo_plain", "max_abs_diff_vs_plain", "psnr_db_vs_plain")
     if "evaluation" in report:
         e = report["evaluation"]
         lines += [f"## Evaluation: {e['setup']}", "",
