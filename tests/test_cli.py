@@ -171,6 +171,23 @@ def test_fit_takes_any_loss_and_regularizer_from_the_command_line(tmp_path):
 
 
 @pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(), reason="needs dataset-fashion-mnist")
+def test_fit_with_the_training_trick_switches(tmp_path):
+    result = run_zoo(
+        "fit", "--config", str(REPO / "recipes" / "dcgan-fmnist.yaml"), "--model.init_args.width", "4",
+        "--model.init_args.max_g_iters", "3", "--model.init_args.pack", "2", "--model.init_args.label_smoothing", "0.1",
+        "--model.init_args.label_flip", "0.05", "--model.init_args.instance_noise", "0.1",
+        "--model.init_args.g_dropout", "0.2", "--data.init_args.batch_size", "8", "--trainer.enable_progress_bar",
+        "false", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    weights = tmp_path / "runs" / "dcgan-fmnist" / "version_0" / "weights"
+    assert json.loads((weights / "config.json").read_text())["dropout"] == 0.2
+    import zoo
+
+    G = zoo.load(weights)
+    assert torch.equal(G.sample(2, seed=0), G.sample(2, seed=0))  # dropout is off when sampling
+
+
+@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(), reason="needs dataset-fashion-mnist")
 def test_fit_progress_counts_generator_iterations_and_ends_with_the_paths(tmp_path):
     result = run_zoo("fit", "--config", str(REPO / "recipes" / "dcgan-fmnist.yaml"), "--model.init_args.width",
                      "4", "--model.init_args.max_g_iters", "50", "--trainer.log_every_n_steps", "10", cwd=tmp_path)

@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "zoo"
 LAYERS = {
     # 1. foundations: torch, torchvision, huggingface_hub only
     "zoo.errors": 1, "zoo.version": 1, "zoo.layers": 1, "zoo.losses": 1, "zoo.divergences": 1, "zoo.regularizers": 1,
-    "zoo.images": 1, "zoo.class_names": 1, "zoo.hub": 1, "zoo.machine": 1,
+    "zoo.tricks": 1, "zoo.images": 1, "zoo.class_names": 1, "zoo.hub": 1, "zoo.machine": 1,
     # 2. the model format: every net, the Generator base they subclass, weights folders, the index
     "zoo.generator": 2, "zoo.nets": 2, "zoo.serialization": 2, "zoo.registry": 2,
     # 3. from a spec to a generator; upstream checkpoints

@@ -44,8 +44,9 @@ from torch import Tensor, nn
 
 from . import distributed, sigterm  # noqa: F401  (distributed registers the "gan_ddp" strategy)
 from .errors import InvalidArgumentError
-from .losses import GANLoss, get_loss
+from .losses import GANLoss, Minimax, get_loss
 from .regularizers import Regularizer
+from .tricks import LabelTargets, instance_noise_std, pack
 
 
 class GANModule(L.LightningModule):
@@ -67,7 +68,13 @@ class GANModule(L.LightningModule):
         step_mode: "alternating" (a D update, then every n_critic-th batch a G update) or "one_step" (one loss,
             one backward and one optimizer step for G and D together; see ``one_step_loss``).
         one_step_weight: lambda of the one-step loss, the weight of G's gradient.
+        label_smoothing, label_noise, label_flip, instance_noise, pack: training tricks (``zoo.tricks``), off by
+            default; pack and g_dropout (dropout after G's hidden layers, in training only) need a family whose
+            networks implement them (``network_switches``).
     """
+
+    #: network-level switches this family's build_generator / build_discriminator implement ("pack", "g_dropout")
+    network_switches: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -88,6 +95,12 @@ class GANModule(L.LightningModule):
         grad_accum: int = 1,
         step_mode: str = "alternating",
         one_step_weight: float = 1.0,
+        label_smoothing: float = 0.0,
+        label_noise: float = 0.0,
+        label_flip: float = 0.0,
+        instance_noise: float = 0.0,
+        pack: int = 1,
+        g_dropout: float = 0.0,
     ):
         super().__init__()
         if n_critic < 1:
@@ -105,9 +118,22 @@ class GANModule(L.LightningModule):
             raise InvalidArgumentError(f"lr_schedule must be 'constant' or 'linear', got {lr_schedule!r}")
         if lr_schedule == "linear" and not max_g_iters:
             raise InvalidArgumentError("lr_schedule='linear' decays to 0 at max_g_iters: set model.max_g_iters")
+        if pack < 1 or instance_noise < 0 or not 0 <= g_dropout < 1:
+            raise InvalidArgumentError(f"need pack >= 1, instance_noise >= 0 and g_dropout in [0, 1), got pack {pack}, "
+                                       f"instance_noise {instance_noise}, g_dropout {g_dropout}")
+        for switch, used in (("pack", pack > 1), ("g_dropout", g_dropout > 0)):
+            if used and switch not in self.network_switches:
+                raise InvalidArgumentError(f"{type(self).__name__}'s networks do not implement {switch} (families "
+                                           "on DCGAN networks, gan and sngan do)")
         self.save_hyperparameters(ignore=["loss", "regularizers"])
         self.automatic_optimization = False
         self.loss = get_loss(loss)
+        self.labels = LabelTargets(label_smoothing, label_noise, label_flip)
+        if self.labels.active and not isinstance(self.loss, Minimax):
+            raise InvalidArgumentError("label_smoothing, label_noise and label_flip change the targets of the "
+                                       f"minimax / non-saturating cross-entropy; this model trains with {self.loss!r}")
+        if instance_noise and not max_g_iters:
+            raise InvalidArgumentError("instance_noise anneals to 0 at max_g_iters: set model.max_g_iters")
         self.regularizers = list(regularizers)
         self.G = self.build_generator()
         self.D = self.build_discriminator()
@@ -172,9 +198,24 @@ class GANModule(L.LightningModule):
         generator = generator or self.net("G")
         return generator(z) if y is None else generator(z, y)
 
+    @property
+    def d_in_channels(self) -> int:
+        """D's input channels: the image's, times ``pack``."""
+        return self.hparams.img_channels * self.hparams.pack
+
     def discriminate(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        D = self.net("D")
+        D, h = self.net("D"), self.hparams
+        if h.instance_noise:
+            x = x + instance_noise_std(h.instance_noise, self.g_iters, h.max_g_iters) * torch.randn_like(x)
+        if h.pack > 1:
+            x = pack(x, h.pack)
         return D(x) if y is None else D(x, y)
+
+    def adversarial_d_loss(self, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+        """The loss's D side, or the cross-entropy with smoothed / noisy / flipped targets (``zoo.tricks``)."""
+        if self.labels.active:
+            return self.labels.d_loss(real_scores, fake_scores)
+        return self.loss.d_loss(real_scores, fake_scores)
 
     def discriminator_loss(self, real: Tensor, labels: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
         """One discriminator objective on a real batch: adversarial loss + regularizer penalties."""
@@ -183,7 +224,7 @@ class GANModule(L.LightningModule):
             fake = self.generate(z, y_fake)
         real_scores = self.discriminate(real, labels)
         fake_scores = self.discriminate(fake, y_fake)
-        loss = self.loss.d_loss(loss_precision(real_scores), loss_precision(fake_scores))
+        loss = self.adversarial_d_loss(loss_precision(real_scores), loss_precision(fake_scores))
         logs = {"loss/d_adv": loss.detach(), "d/real_score": loss_precision(real_scores.detach()).mean(),
                 "d/fake_score": loss_precision(fake_scores.detach()).mean()}
         for reg in self.regularizers:
@@ -305,7 +346,7 @@ class GANModule(L.LightningModule):
         real_scores = loss_precision(self.discriminate(real, labels))
         fake_sg_scores = loss_precision(self.discriminate(fake.detach(), y))
         fake_scores = loss_precision(self.discriminate(fake, y))
-        d_loss = self.loss.d_loss(real_scores, fake_sg_scores)
+        d_loss = self.adversarial_d_loss(real_scores, fake_sg_scores)
         logs = {"loss/d_adv": d_loss.detach(), "d/real_score": real_scores.detach().mean(),
                 "d/fake_score": fake_sg_scores.detach().mean()}
         for reg in self.regularizers:

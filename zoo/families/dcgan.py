@@ -18,14 +18,15 @@ class DCGANNetworks:
     latent_dim, width, img_channels, img_size; ``d_norm`` is the discriminator's normalisation."""
 
     d_norm = "batch"
+    network_switches = ("pack", "g_dropout")
 
     def build_generator(self) -> DCGANGenerator:
         h = self.hparams
-        return DCGANGenerator(h.latent_dim, h.width, h.img_channels, h.img_size)
+        return DCGANGenerator(h.latent_dim, h.width, h.img_channels, h.img_size, dropout=h.g_dropout)
 
     def build_discriminator(self) -> DCGANDiscriminator:
         h = self.hparams
-        return DCGANDiscriminator(h.width, h.img_channels, h.img_size, norm=self.d_norm)
+        return DCGANDiscriminator(h.width, self.d_in_channels, h.img_size, norm=self.d_norm)
 
 
 @register_family("dcgan")

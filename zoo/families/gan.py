@@ -18,6 +18,8 @@ from ..registry import register_family
 class GAN(GANModule):
     """The original GAN; ``loss`` is "ns" (non-saturating) or "minimax" (the paper's saturating objective)."""
 
+    network_switches = ("pack",)
+
     def __init__(self, latent_dim: int = 64, g_hidden: tuple[int, ...] = (256, 512, 1024),
                  d_hidden: tuple[int, ...] = (512, 256), img_channels: int = 1, img_size: int = 28,
                  loss: str = "ns", **kwargs):
@@ -31,5 +33,5 @@ class GAN(GANModule):
 
     def build_discriminator(self) -> MLPDiscriminator:
         h = self.hparams
-        return MLPDiscriminator(tuple(h.d_hidden), h.img_channels, h.img_size)
+        return MLPDiscriminator(tuple(h.d_hidden), self.d_in_channels, h.img_size)
 

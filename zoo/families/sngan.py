@@ -23,10 +23,12 @@ class SNGAN(GANModule):
         super().__init__(loss=loss, lr_g=lr_g, lr_d=lr_d, betas_g=betas_g, betas_d=betas_d, ema_decay=ema_decay,
                          **kwargs)
 
+    network_switches = ("pack",)
+
     def build_generator(self) -> SNGANGenerator:
         h = self.hparams
         return SNGANGenerator(h.latent_dim, h.width, h.img_channels, h.img_size)
 
     def build_discriminator(self) -> SNGANDiscriminator:
         h = self.hparams
-        return SNGANDiscriminator(h.width, h.img_channels, h.img_size)
+        return SNGANDiscriminator(h.width, self.d_in_channels, h.img_size)

@@ -27,22 +27,30 @@ def start_size(img_size: int) -> tuple[int, int]:
 
 
 class DCGANGenerator(Generator):
-    """z -> linear -> (width*2^(k-1), base, base) -> k x [ConvT 4x4/2, BN, ReLU] -> tanh."""
+    """z -> linear -> (width*2^(k-1), base, base) -> k x [ConvT 4x4/2, BN, ReLU] -> tanh.
 
-    def __init__(self, latent_dim: int = 64, width: int = 64, img_channels: int = 1, img_size: int = 28):
+    ``dropout`` > 0 adds dropout after every hidden ReLU (ganhacks #17), active in training only: a loaded model
+    samples deterministically.
+    """
+
+    def __init__(self, latent_dim: int = 64, width: int = 64, img_channels: int = 1, img_size: int = 28,
+                 dropout: float = 0.0):
         super().__init__()
         self.latent_dim, self.img_channels, self.img_size = latent_dim, img_channels, img_size
         base, blocks = start_size(img_size)
         channels = [width * 2 ** i for i in reversed(range(blocks))]  # e.g. [2w, w]
+        drop = [nn.Dropout(dropout)] if dropout else []  # none at 0: the layer indices of existing weights stay
         self.project = nn.Sequential(
             nn.Linear(latent_dim, channels[0] * base * base, bias=False),
             nn.Unflatten(1, (channels[0], base, base)),
             nn.BatchNorm2d(channels[0]),
             nn.ReLU(inplace=True),
+            *drop,
         )
         layers = []
         for c_in, c_out in zip(channels, channels[1:]):
-            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True)]
+            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True),
+                       *([nn.Dropout(dropout)] if dropout else [])]
         layers += [nn.ConvTranspose2d(channels[-1], img_channels, 4, 2, 1), nn.Tanh()]
         self.blocks = nn.Sequential(*layers)
         init_dcgan(self)
