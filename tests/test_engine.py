@@ -31,6 +31,7 @@ TINY_FAMILIES = {
     "tvgan": TINY,
     "ebgan": dict(TINY, code_dim=8),
     "began": TINY,
+    "sagan": dict(TINY, width=8),  # attention needs a multiple of 8 channels
 }
 
 

@@ -93,6 +93,9 @@ class SelfAttention(nn.Module):
 
     def __init__(self, channels: int, *, eps: float = 1e-6, spectral: bool = True):
         super().__init__()
+        if channels % 8:
+            raise InvalidArgumentError(f"self-attention projects to channels/8 and channels/2: it needs a multiple of "
+                                       f"8 channels, got {channels} (raise the network's width)")
         self.theta = sn_conv(channels, channels // 8, 1, bias=False, eps=eps, spectral=spectral)
         self.phi = sn_conv(channels, channels // 8, 1, bias=False, eps=eps, spectral=spectral)
         self.g = sn_conv(channels, channels // 2, 1, bias=False, eps=eps, spectral=spectral)
@@ -110,6 +113,13 @@ class SelfAttention(nn.Module):
             attention = torch.softmax(torch.bmm(query.transpose(1, 2), key), dim=-1)  # [b, hw, hw/4]
             attended = torch.bmm(value, attention.transpose(1, 2))
         return x + self.gamma * self.out(attended.reshape(b, c // 2, h, w))
+
+    def attention(self, x: Tensor) -> Tensor:
+        """The attention weights [b, h*w, h*w/4] of ``x``'s positions over the pooled ones (each row sums to 1)."""
+        b, c, h, w = x.shape
+        query = self.theta(x).view(b, c // 8, h * w)
+        key = F.max_pool2d(self.phi(x), 2).view(b, c // 8, h * w // 4)
+        return torch.softmax(torch.bmm(query.transpose(1, 2), key), dim=-1)
 
 
 def attend_in_blocks(query: Tensor, key: Tensor, value: Tensor, block_elements: int = 2 ** 18) -> Tensor:
