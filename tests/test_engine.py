@@ -32,6 +32,8 @@ TINY_FAMILIES = {
     "ebgan": dict(TINY, code_dim=8),
     "began": TINY,
     "sagan": dict(TINY, width=8),  # attention needs a multiple of 8 channels
+    "unrolled": dict(TINY, unroll_steps=2),
+    "pacgan": TINY,
 }
 
 
