@@ -71,6 +71,14 @@ def test_one_step_fit_makes_one_optimizer_step_per_batch():
     assert torch.isfinite(trainer.callback_metrics["loss/g"])
 
 
+def test_one_step_bracket_is_exactly_zero_with_instance_noise():
+    """Both fake terms of the bracket see the same noisy input, so it stays 0 and D keeps the alternating gradient."""
+    torch.manual_seed(0)
+    model = DCGAN(latent_dim=8, width=4, sample_every=0, step_mode="one_step", instance_noise=0.5, max_g_iters=10)
+    total, logs = model.one_step_loss(torch.rand(8, 1, 28, 28) * 2 - 1, None)
+    assert total.item() == logs["loss/d"].item()
+
+
 def test_one_step_refuses_n_critic_and_grad_accum():
     with pytest.raises(InvalidArgumentError, match="set n_critic 1 and grad_accum 1"):
         DCGAN(step_mode="one_step", n_critic=5)

@@ -203,12 +203,20 @@ class GANModule(L.LightningModule):
         """D's input channels: the image's, times ``pack``."""
         return self.hparams.img_channels * self.hparams.pack
 
-    def discriminate(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        D, h = self.net("D"), self.hparams
-        if h.instance_noise:
-            x = x + instance_noise_std(h.instance_noise, self.g_iters, h.max_g_iters) * torch.randn_like(x)
-        if h.pack > 1:
-            x = pack(x, h.pack)
+    def with_instance_noise(self, x: Tensor) -> Tensor:
+        """``x`` plus the annealed instance noise (``zoo.tricks``); ``x`` itself when that switch is off."""
+        h = self.hparams
+        if not h.instance_noise:
+            return x
+        return x + instance_noise_std(h.instance_noise, self.g_iters, h.max_g_iters) * torch.randn_like(x)
+
+    def discriminate(self, x: Tensor, y: Tensor | None = None, noise: bool = True) -> Tensor:
+        """D's scores of ``x``, with instance noise (unless ``noise=False``: the caller added it) and packing."""
+        D = self.net("D")
+        if noise:
+            x = self.with_instance_noise(x)
+        if self.hparams.pack > 1:
+            x = pack(x, self.hparams.pack)
         return D(x) if y is None else D(x, y)
 
     def adversarial_d_loss(self, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
@@ -342,10 +350,10 @@ class GANModule(L.LightningModule):
         lr_g / lr_d, the two parameter groups' learning rates, set the ratio.
         """
         z, y = self.latents(real.shape[0])
-        fake = self.generate(z, y)
+        fake = self.with_instance_noise(self.generate(z, y))  # once: both fake terms must see the same input
         real_scores = loss_precision(self.discriminate(real, labels))
-        fake_sg_scores = loss_precision(self.discriminate(fake.detach(), y))
-        fake_scores = loss_precision(self.discriminate(fake, y))
+        fake_sg_scores = loss_precision(self.discriminate(fake.detach(), y, noise=False))
+        fake_scores = loss_precision(self.discriminate(fake, y, noise=False))
         d_loss = self.adversarial_d_loss(real_scores, fake_sg_scores)
         logs = {"loss/d_adv": d_loss.detach(), "d/real_score": real_scores.detach().mean(),
                 "d/fake_score": fake_sg_scores.detach().mean()}

@@ -62,7 +62,7 @@ class EBGAN(GANModule):
 
     def generator_loss(self, real: Tensor, labels: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
         z, _ = self.latents(real.shape[0])
-        fake = self.generate(z)
+        fake = self.with_instance_noise(self.generate(z))
         codes, reconstruction = self.D.autoencode(fake)  # D is frozen in the G step, never DDP-wrapped there
         energy = self.D.energy(fake, reconstruction).mean()
         pulling_away = pulling_away_term(codes)
