@@ -16,14 +16,14 @@ from ..registry import register_family
 
 @register_family("sngan")
 class SNGAN(GANModule):
+    network_switches = ("pack",)
+
     def __init__(self, latent_dim: int = 128, width: int = 64, img_channels: int = 1, img_size: int = 28,
                  loss: str = "hinge", lr_g: float = 1e-4, lr_d: float = 4e-4,
                  betas_g: tuple[float, float] = (0.0, 0.9), betas_d: tuple[float, float] = (0.0, 0.9),
                  ema_decay: float = 0.999, **kwargs):
         super().__init__(loss=loss, lr_g=lr_g, lr_d=lr_d, betas_g=betas_g, betas_d=betas_d, ema_decay=ema_decay,
                          **kwargs)
-
-    network_switches = ("pack",)
 
     def build_generator(self) -> SNGANGenerator:
         h = self.hparams
