@@ -34,6 +34,7 @@ TINY_FAMILIES = {
     "sagan": dict(TINY, width=8),  # attention needs a multiple of 8 channels
     "unrolled": dict(TINY, unroll_steps=2),
     "pacgan": TINY,
+    "improved-gan": dict(TINY, minibatch_kernels=4, minibatch_kernel_dim=3, historical_averaging=1e-3),
 }
 
 

@@ -236,10 +236,11 @@ class GANModule(L.LightningModule):
         logs = {"loss/d_adv": loss.detach(), "d/real_score": loss_precision(real_scores.detach()).mean(),
                 "d/fake_score": loss_precision(fake_scores.detach()).mean()}
         for reg in self.regularizers:
-            penalty = reg.d_penalty(lambda x: self.discriminate(x, labels), real, fake)
-            if penalty is not None:
-                loss = loss + penalty
-                logs[f"reg/{type(reg).__name__}"] = penalty.detach()
+            for penalty in (reg.d_penalty(lambda x: self.discriminate(x, labels), real, fake),
+                            reg.d_weight_penalty(self.D)):
+                if penalty is not None:
+                    loss = loss + penalty
+                    logs[f"reg/{type(reg).__name__}"] = penalty.detach()
         return loss, logs
 
     def generator_loss(self, real: Tensor, labels: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
@@ -358,10 +359,11 @@ class GANModule(L.LightningModule):
         logs = {"loss/d_adv": d_loss.detach(), "d/real_score": real_scores.detach().mean(),
                 "d/fake_score": fake_sg_scores.detach().mean()}
         for reg in self.regularizers:
-            penalty = reg.d_penalty(lambda x: self.discriminate(x, labels), real, fake.detach())
-            if penalty is not None:
-                d_loss = d_loss + penalty
-                logs[f"reg/{type(reg).__name__}"] = penalty.detach()
+            for penalty in (reg.d_penalty(lambda x: self.discriminate(x, labels), real, fake.detach()),
+                            reg.d_weight_penalty(self.D)):
+                if penalty is not None:
+                    d_loss = d_loss + penalty
+                    logs[f"reg/{type(reg).__name__}"] = penalty.detach()
         reals = real_scores.detach() if self.loss.g_needs_real else None
         g_loss = self.loss.g_loss(fake_scores, reals)
         logs["loss/g_adv"] = g_loss.detach()

@@ -116,3 +116,24 @@ def scale_shift(x: torch.Tensor, mean: torch.Tensor, var: torch.Tensor, eps: flo
     shift = bias - mean * scale
     return torch.addcmul(shift[:, :, None, None], x, scale[:, :, None, None])
 
+
+
+class MinibatchDiscrimination(nn.Module):
+    """Salimans et al. 2016, "Improved Techniques for Training GANs", arXiv:1606.03498, section 3.2.
+
+    f [N, A] -> M = f T [N, B, C] with T in R^{A x B x C}; c_b(i, j) = exp(-||M_{i,b} - M_{j,b}||_1) (L1 over the
+    C kernel dimensions); o(x_i)_b = sum_{j != i} c_b(i, j); returns [f, o] of size A + B. A batch of near-copies
+    gets large o, so D can see a collapsed generator. (FAMILIES.md H.4: the difference, the L1 axis, leaving out
+    i = j and the concatenation are the paper's, not the often-copied snippet's.)
+    """
+
+    def __init__(self, in_features: int, num_kernels: int = 100, kernel_dim: int = 5):
+        super().__init__()
+        self.num_kernels, self.kernel_dim = num_kernels, kernel_dim
+        self.T = nn.Parameter(torch.randn(in_features, num_kernels * kernel_dim) * 0.1)
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        m = (f @ self.T).view(-1, self.num_kernels, self.kernel_dim)  # [N, B, C]
+        l1 = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(dim=3)  # [N, N, B]
+        o = torch.exp(-l1).sum(dim=1) - 1  # minus c_b(i, i) = exp(0) = 1
+        return torch.cat([f, o], dim=1)

@@ -1,7 +1,8 @@
 """Regularizers, chosen in a recipe's ``model.regularizers`` list and applied by the engine.
 
-A regularizer can add a term to the discriminator loss (``d_penalty``), add a term to the generator loss
-(``g_penalty``), or act on the discriminator's weights after each of its updates (``after_d_step``).
+A regularizer can add a term to the discriminator loss (``d_penalty`` on inputs, ``d_weight_penalty`` on D's
+parameters), add a term to the generator loss (``g_penalty``, on G's parameters), or act on the discriminator's
+weights after each of its updates (``after_d_step``).
 ``critic`` is the discriminator with the batch's labels already bound: ``critic(x) -> scores``.
 """
 
@@ -17,6 +18,9 @@ Critic = Callable[[Tensor], Tensor]
 
 class Regularizer:
     def d_penalty(self, critic: Critic, real: Tensor, fake: Tensor) -> Tensor | None:
+        return None
+
+    def d_weight_penalty(self, discriminator: nn.Module) -> Tensor | None:
         return None
 
     def g_penalty(self, generator: nn.Module) -> Tensor | None:
@@ -116,6 +120,36 @@ class DRAGANPenalty(Regularizer):
         real = real.detach()
         perturbed = real + self.scale * real.std() * torch.rand_like(real)
         return self.weight * (input_gradient(critic, perturbed).norm(2, dim=1) - self.k).pow(2).mean()
+
+
+class HistoricalAveraging(Regularizer):
+    """Salimans et al. 2016, "Improved Techniques for Training GANs", arXiv:1606.03498: each player's cost gets
+    weight * ||theta - (1/t) sum_{i=1..t} theta[i]||^2, theta[i] its parameters at its i-th update (this one
+    included). The running means live in this object: a resumed run starts them again from its parameters.
+    """
+
+    def __init__(self, weight: float = 1e-3):
+        self.weight = weight
+        self._means = {}  # id(module) -> (t, running means)
+
+    def _penalty(self, module: nn.Module) -> Tensor | None:
+        params = [p for p in module.parameters() if p.requires_grad]
+        if not params:  # a frozen network (D during G's update) has no cost of its own here
+            return None
+        t, means = self._means.get(id(module), (0, [torch.zeros_like(p) for p in params]))
+        with torch.no_grad():
+            torch._foreach_lerp_(means, [p.detach() for p in params], 1.0 / (t + 1))  # mean of t + 1 values
+        self._means[id(module)] = (t + 1, means)
+        return self.weight * sum((p - m).pow(2).sum() for p, m in zip(params, means))
+
+    def d_weight_penalty(self, discriminator: nn.Module) -> Tensor | None:
+        return self._penalty(discriminator)
+
+    def g_penalty(self, generator: nn.Module) -> Tensor | None:
+        return self._penalty(generator)
+
+    def __repr__(self) -> str:
+        return f"HistoricalAveraging(weight={self.weight})"
 
 
 class OrthogonalRegularization(Regularizer):

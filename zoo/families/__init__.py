@@ -9,6 +9,7 @@ from . import (  # noqa: F401
     ebgan,
     fgan,
     gan,
+    improved_gan,
     lsgan,
     pacgan,
     rgan,
