@@ -50,6 +50,12 @@ def test_every_registered_family_has_a_tiny_config():
     assert set(list_families()) <= set(TINY_FAMILIES) | {"biggan"}
 
 
+def test_the_readme_family_table_lists_every_family():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = readme[readme.index("### The families"):readme.index("### Adding a family")]
+    assert [name for name in list_families() if f"| `{name}` |" not in table] == []
+
+
 def test_every_index_entry_names_a_registered_family():
     entries = {name: zoo.get_entry(name).family for name in zoo.list_models()}
     assert {name: family for name, family in entries.items() if family not in list_families()} == {}
