@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import lightning as L
+import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -47,3 +50,16 @@ def test_fid_callback_keeps_the_best_checkpoint_without_changing_training(tmp_pa
     # the same generator on the same fixed latents gives the same FID again
     again = FIDCallback(n_samples=64, real_images=real, classifier=tmp_path / "classifier")
     assert again.compute_fid(scored.G_ema, torch.device("cpu")) == callback.history[-1][1]
+
+
+@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(), reason="needs dataset-fashion-mnist")
+def test_model_selection_uses_the_train_split_not_the_leaderboard_reference():
+    from zoo.data.fashion_mnist import load_fashion_mnist, to_model_range
+
+    train, _ = load_fashion_mnist("train")
+    index = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:5]
+    torch.testing.assert_close(FIDCallback(n_real=5)._real(), to_model_range(train[index]))
+    test, _ = load_fashion_mnist("test")
+    assert FIDCallback(n_real=len(test), split="test")._real().shape[0] == len(test)
+    with pytest.raises(ValueError, match="split must be 'train' or 'test'"):
+        FIDCallback(split="val")

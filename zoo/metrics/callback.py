@@ -51,7 +51,9 @@ class FIDCallback(L.Callback):
     Args:
         every_n_g_iters: evaluation period in generator iterations.
         n_samples: generated images per evaluation (the same latents every time).
-        n_real: test-split images for the real statistics (a seeded subset; 10000 = all of them).
+        n_real: images of ``split`` for the real statistics (a seeded subset).
+        split: "train" (default) or "test". Selecting checkpoints on the train split keeps the test split, the
+            leaderboard's reference, out of model selection.
         seed: seed of the private generator for the latents, labels and the real subset.
         dirpath: where ``best-fid.ckpt`` goes (default ``<log_dir>/checkpoints``).
         save_best: write ``best-fid.ckpt`` whenever the FID improves.
@@ -61,9 +63,13 @@ class FIDCallback(L.Callback):
 
     def __init__(self, every_n_g_iters: int = 1000, n_samples: int = 2000, n_real: int = 10000, seed: int = 0,
                  dirpath: str | os.PathLike | None = None, save_best: bool = True, batch_size: int = 500,
-                 real_images: Tensor | None = None, classifier: str | os.PathLike | None = None):
+                 real_images: Tensor | None = None, classifier: str | os.PathLike | None = None,
+                 split: str = "train"):
         if every_n_g_iters < 1 or n_samples < 2:
             raise ValueError("every_n_g_iters must be >= 1 and n_samples >= 2")
+        if split not in ("train", "test"):
+            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        self.split = split
         self.every = every_n_g_iters
         self.n_samples = n_samples
         self.n_real = n_real
@@ -108,7 +114,7 @@ class FIDCallback(L.Callback):
             return self.real_images
         from ..data.fashion_mnist import load_fashion_mnist, to_model_range
 
-        images, _ = load_fashion_mnist("test")
+        images, _ = load_fashion_mnist(self.split)
         if self.n_real < len(images):
             index = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.seed))[:self.n_real]
             images = images[index]
