@@ -63,3 +63,30 @@ def test_model_selection_uses_the_train_split_not_the_leaderboard_reference():
     assert FIDCallback(n_real=len(test), split="test")._real().shape[0] == len(test)
     with pytest.raises(ValueError, match="split must be 'train' or 'test'"):
         FIDCallback(split="val")
+
+
+def test_export_weights_ships_the_best_fid_checkpoint_when_asked(tmp_path):
+    import json
+
+    import zoo
+    from zoo.callbacks import ExportWeights
+    from zoo.errors import ZooError
+
+    torch.manual_seed(5)
+    export_classifier(FashionMNISTNet(width=8).eval(), tmp_path / "classifier", {})
+    L.seed_everything(0)  # "real" images from the run's own initial G_ema: the FID is lowest early, not at the end
+    with torch.no_grad():
+        real = DCGAN(latent_dim=8, width=8).G_ema(torch.randn(200, 8, generator=torch.Generator().manual_seed(3)))
+    callback = FIDCallback(every_n_g_iters=1, n_samples=64, real_images=real, classifier=tmp_path / "classifier")
+    export = ExportWeights(dirpath=tmp_path / "weights", standing_stats_batches=0, weights="best-fid")
+    model = fit([callback, export], tmp_path / "run")
+    training = json.loads((tmp_path / "weights" / "training.json").read_text())
+    assert training["weights"] == "best-fid" and training["selected_g_iter"] == callback.best_g_iter
+    assert training["selected_fid"] == round(callback.best_fid, 4) and training["g_iters"] == 6
+    best = torch.load(tmp_path / "run" / "checkpoints" / "best-fid.ckpt", weights_only=True)["state_dict"]
+    exported = zoo.load(tmp_path / "weights").state_dict()
+    assert all(torch.equal(value, best[f"G_ema.{key}"]) for key, value in exported.items())
+    assert callback.best_g_iter < model.g_iters  # so the last weights differ from the shipped ones
+    assert not all(torch.equal(value, model.G_ema.state_dict()[key]) for key, value in exported.items())
+    with pytest.raises(ZooError, match="add zoo.metrics.callback.FIDCallback"):
+        fit([ExportWeights(dirpath=tmp_path / "none", weights="best-fid")], tmp_path / "nofid")

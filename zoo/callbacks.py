@@ -110,14 +110,19 @@ class ExportWeights(L.Callback):
 
     The folder (default ``<log_dir>/weights``) loads with ``zoo.load(folder)``; copy it to ``zoo/weights/<name>/``
     and add an index entry to bundle it. BatchNorm statistics of the exported G_ema are re-estimated
-    (``standing_stats_batches``).
+    (``standing_stats_batches``). ``weights="best-fid"`` exports the networks of the run's ``best-fid.ckpt`` (the
+    FIDCallback's choice, on train-split statistics) instead of the last ones; ``training.json`` records which
+    generator iteration was chosen and its in-training FID.
     """
 
     def __init__(self, dirpath: str | os.PathLike | None = None, standing_stats_batches: int = 16,
-                 grid_seed: int = 0):
+                 grid_seed: int = 0, weights: str = "last"):
+        if weights not in ("last", "best-fid"):
+            raise ValueError(f"weights must be 'last' or 'best-fid', got {weights!r}")
         self.dirpath = Path(dirpath) if dirpath else None
         self.standing_stats_batches = standing_stats_batches
         self.grid_seed = grid_seed
+        self.weights = weights
 
     def setup(self, trainer, pl_module, stage) -> None:
         run_dir(trainer)  # the collective, on every rank
@@ -132,10 +137,11 @@ class ExportWeights(L.Callback):
             return
         wall_time = time.perf_counter() - self._start
         generator_ema = copy.deepcopy(pl_module.G_ema).float()
+        generator_raw = copy.deepcopy(pl_module.G).float().eval()
+        selection = self._load_best(trainer, generator_ema, generator_raw) if self.weights == "best-fid" else {}
         if self.standing_stats_batches:
             torch.manual_seed(self.grid_seed)
             recompute_batchnorm_stats(generator_ema, self.standing_stats_batches)
-        generator_raw = copy.deepcopy(pl_module.G).float().eval()
         folder = self.dirpath or run_dir(trainer) / "weights"
         save_weights(folder, generator_ema.cpu(), generator_raw.cpu())
         labels = [(i // 8) % generator_ema.num_classes for i in range(64)] if generator_ema.num_classes else None
@@ -144,7 +150,7 @@ class ExportWeights(L.Callback):
         training = {"g_iters": pl_module.g_iters, "d_iters": pl_module.d_iters, "global_step": trainer.global_step,
                     "wall_time_s": round(wall_time, 1), "uninterrupted": self._start_g_iters == 0,
                     "resumed_at_g_iter": self._start_g_iters or None, "precision": str(trainer.precision),
-                    "devices": trainer.world_size, **machine_record(), "commit": self._commit,
+                    "devices": trainer.world_size, **selection, **machine_record(), "commit": self._commit,
                     "torch": torch.__version__, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d")}
         atomic_write_bytes(folder / TRAINING_FILE, (json.dumps(training, indent=2) + "\n").encode())
         curves = self._plot(trainer)
@@ -164,6 +170,22 @@ class ExportWeights(L.Callback):
             else:
                 print(line, file=sys.stderr, flush=True)
 
+
+    @staticmethod
+    def _load_best(trainer, generator_ema: nn.Module, generator_raw: nn.Module) -> dict:
+        """Load the best-fid checkpoint's G_ema and G into the copies; what was chosen, for training.json."""
+        chooser = next((c for c in trainer.callbacks if hasattr(c, "best_checkpoint_path")), None)
+        path = chooser.best_checkpoint_path(trainer) if chooser else None
+        if path is None or not path.is_file():
+            raise ZooError("ExportWeights(weights='best-fid') exports the FIDCallback's best-fid.ckpt, and this run "
+                           "has none: add zoo.metrics.callback.FIDCallback to the callbacks, or export 'last'")
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        for prefix, generator in (("G_ema.", generator_ema), ("G.", generator_raw)):
+            generator.load_state_dict({k[len(prefix):]: v for k, v in state["state_dict"].items()
+                                       if k.startswith(prefix)})
+        return {"weights": "best-fid", "selected_g_iter": state["gan_counters"]["g_iters"],
+                "selected_fid": round(chooser.best_fid, 4),
+                "selected_by": f"fid/fmnist-cnn, {chooser.n_samples} samples, {chooser.split} split"}
 
     @staticmethod
     def _plot(trainer) -> Path | None:

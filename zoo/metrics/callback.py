@@ -148,6 +148,9 @@ class FIDCallback(L.Callback):
         finally:
             generator.train(was_training)
 
+    def best_checkpoint_path(self, trainer) -> Path:
+        return (self.dirpath or run_dir(trainer) / "checkpoints") / "best-fid.ckpt"
+
     def evaluate(self, trainer, pl_module) -> float:
         with _private_rng(pl_module.device):
             fid = self.compute_fid(pl_module.G_ema, pl_module.device)
@@ -165,7 +168,7 @@ class FIDCallback(L.Callback):
                 tmp = folder / ".best-fid.ckpt.tmp"
                 trainer.save_checkpoint(tmp)  # collective: every rank calls it, rank 0 writes
                 if trainer.is_global_zero:
-                    os.replace(tmp, folder / "best-fid.ckpt")
+                    os.replace(tmp, self.best_checkpoint_path(trainer))
         return fid
 
 
