@@ -73,8 +73,12 @@ def test_began_d_loss_weighs_the_fakes_by_k():
     assert loss.item() == pytest.approx(logs["began/L_real"].item() - 0.25 * logs["began/L_fake_d"].item(), rel=1e-6)
 
 
-def test_energy_families_refuse_one_step_training():
-    with pytest.raises(InvalidArgumentError, match="step_mode 'alternating'"):
-        EBGAN(step_mode="one_step")
+def test_families_with_their_own_objectives_refuse_one_step_training():
+    from zoo.families.improved_gan import ImprovedGAN
+    from zoo.families.modereg import ModeRegularizedGAN
+
+    for family in (EBGAN, ImprovedGAN, ModeRegularizedGAN):
+        with pytest.raises(InvalidArgumentError, match="own generator or discriminator objective.*'alternating'"):
+            family(step_mode="one_step")
     with pytest.raises(InvalidArgumentError, match="n_critic 1"):
         BEGAN(n_critic=2)

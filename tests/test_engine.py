@@ -35,6 +35,7 @@ TINY_FAMILIES = {
     "unrolled": dict(TINY, unroll_steps=2),
     "pacgan": TINY,
     "improved-gan": dict(TINY, minibatch_kernels=4, minibatch_kernel_dim=3, historical_averaging=1e-3),
+    "modereg": TINY,
 }
 
 

@@ -34,7 +34,11 @@ from torch.nn.parallel import DistributedDataParallel
 from .errors import InvalidArgumentError
 
 STRATEGY_NAME = "gan_ddp"
-NETWORKS = ("G", "D")
+NETWORKS = ("G", "D")  # a module's ``ddp_networks`` may name more (an encoder trained with G)
+
+
+def networks_of(module: nn.Module) -> tuple[str, ...]:
+    return tuple(getattr(module, "ddp_networks", NETWORKS))
 
 
 def world_size() -> int:
@@ -127,17 +131,17 @@ class GANDDPStrategy(DDPStrategy):
         if self.world_size == 1:
             self._wrappers = {}
             return
-        missing = [name for name in NETWORKS if not isinstance(getattr(module, name, None), nn.Module)]
+        missing = [name for name in networks_of(module) if not isinstance(getattr(module, name, None), nn.Module)]
         if missing:
             raise InvalidArgumentError(f"gan_ddp trains zoo GANModules (with G and D); {type(module).__name__} has "
                                        f"no {', '.join(missing)}: use strategy 'ddp'")
         if self._sync_bn:
-            for name in NETWORKS:
+            for name in networks_of(module):
                 setattr(module, name, convert_sync_batchnorm(getattr(module, name), self.root_device))
         _sync_module_states(module)  # G_ema and every other state from rank 0, like DDP does for G and D
         device_ids = self.determine_ddp_device_ids()
         self._wrappers = {name: DistributedDataParallel(getattr(module, name), device_ids=device_ids, init_sync=False,
-                                                        **self._ddp_kwargs) for name in NETWORKS}
+                                                        **self._ddp_kwargs) for name in networks_of(module)}
 
     def ddp_wrapper(self, name: str) -> DistributedDataParallel | None:
         return self._wrappers.get(name)
@@ -159,7 +163,7 @@ class GANDDPStrategy(DDPStrategy):
         self._wrappers = {}
         module = self.lightning_module
         if self._sync_bn and module is not None:
-            for name in NETWORKS:
+            for name in networks_of(module):
                 setattr(module, name, revert_sync_batchnorm(getattr(module, name)))
         super().teardown()
 

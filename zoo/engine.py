@@ -75,6 +75,13 @@ class GANModule(L.LightningModule):
 
     #: network-level switches this family's build_generator / build_discriminator implement ("pack", "g_dropout")
     network_switches: tuple[str, ...] = ()
+    #: the networks G's optimizer updates (a family can add one, e.g. an encoder "E" trained with G's loss)
+    generator_networks: tuple[str, ...] = ("G",)
+
+    @property
+    def ddp_networks(self) -> tuple[str, ...]:
+        """The networks ``zoo.distributed`` wraps, each in its own DistributedDataParallel."""
+        return (*self.generator_networks, "D")
 
     def __init__(
         self,
@@ -135,6 +142,10 @@ class GANModule(L.LightningModule):
         if instance_noise and not max_g_iters:
             raise InvalidArgumentError("instance_noise anneals to 0 at max_g_iters: set model.max_g_iters")
         self.regularizers = list(regularizers)
+        if step_mode == "one_step" and (type(self).generator_loss is not GANModule.generator_loss
+                                        or type(self).discriminator_loss is not GANModule.discriminator_loss):
+            raise InvalidArgumentError(f"{type(self).__name__} has its own generator or discriminator objective, which "
+                                       "the one-step loss does not use: train it with step_mode 'alternating'")
         self.G = self.build_generator()
         self.D = self.build_discriminator()
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False).eval()
@@ -186,8 +197,21 @@ class GANModule(L.LightningModule):
         return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
 
     def net(self, name: str) -> nn.Module:
-        """``self.G`` or ``self.D``, or its DDP wrapper while that network is the one being updated."""
-        return (self._phase in (name, "GD") and self.ddp_wrapper(name)) or getattr(self, name)
+        """``self.G``, ``self.D`` (or another network), or its DDP wrapper while that network is being updated."""
+        return (name in self.updating_networks() and self.ddp_wrapper(name)) or getattr(self, name)
+
+    def updating_networks(self) -> tuple[str, ...]:
+        """The networks whose gradients the current phase computes ("D", "G" or "GD"; none outside a step)."""
+        phase = self._phase
+        if phase == "D":
+            return ("D",)
+        if phase == "G":
+            return self.generator_networks
+        return self.ddp_networks if phase == "GD" else ()
+
+    def generator_parameters(self) -> list[nn.Parameter]:
+        """The parameters of G's optimizer: those of every network in ``generator_networks``."""
+        return [p for name in self.generator_networks for p in getattr(self, name).parameters()]
 
     def ddp_wrapper(self, name: str) -> nn.Module | None:
         """The strategy's DDP wrapper of network ``name`` (``zoo.distributed``), None with one process."""
@@ -269,10 +293,10 @@ class GANModule(L.LightningModule):
         # foreach: one kernel per step for all tensors (torch defaults to a per-tensor loop on CPU; measured 1.4x
         # faster for the MLP GAN's Adam step, same numbers)
         if h.optimizer == "adam":
-            opt_g = torch.optim.Adam(self.G.parameters(), lr=h.lr_g, betas=tuple(h.betas_g), foreach=True)
+            opt_g = torch.optim.Adam(self.generator_parameters(), lr=h.lr_g, betas=tuple(h.betas_g), foreach=True)
             opt_d = torch.optim.Adam(self.D.parameters(), lr=h.lr_d, betas=tuple(h.betas_d), foreach=True)
         else:
-            opt_g = torch.optim.RMSprop(self.G.parameters(), lr=h.lr_g, foreach=True)
+            opt_g = torch.optim.RMSprop(self.generator_parameters(), lr=h.lr_g, foreach=True)
             opt_d = torch.optim.RMSprop(self.D.parameters(), lr=h.lr_d, foreach=True)
         if h.lr_schedule == "constant":
             return [opt_g, opt_d]
@@ -326,7 +350,7 @@ class GANModule(L.LightningModule):
     def configure_one_step_optimizer(self):
         """One optimizer over G and D, with a parameter group per network (each keeps its lr and betas)."""
         h = self.hparams
-        groups = [{"params": list(self.G.parameters()), "lr": h.lr_g},
+        groups = [{"params": self.generator_parameters(), "lr": h.lr_g},
                   {"params": list(self.D.parameters()), "lr": h.lr_d}]
         if h.optimizer == "adam":
             groups[0]["betas"], groups[1]["betas"] = tuple(h.betas_g), tuple(h.betas_d)
@@ -408,8 +432,8 @@ class GANModule(L.LightningModule):
         """
         k = self.hparams.grad_accum
         total, logs = 0.0, {}
-        wrapper = self.ddp_wrapper(name)
         self._phase = name
+        wrappers = [w for w in map(self.ddp_wrapper, self.updating_networks()) if w is not None]
         self._latent_cache = []
         try:
             if k == 1:  # the common case, without the averaging arithmetic (each small op costs a kernel launch)
@@ -418,9 +442,12 @@ class GANModule(L.LightningModule):
                 return loss.detach(), logs
             for i in range(k):
                 self._micro, self._latent_calls = (i, k), 0
-                with wrapper.no_sync() if wrapper and i < k - 1 else contextlib.nullcontext():
+                with contextlib.ExitStack() as no_sync:
+                    if i < k - 1:
+                        for wrapper in wrappers:
+                            no_sync.enter_context(wrapper.no_sync())
                     loss, step_logs = loss_fn(i)
-                    self.manual_backward(loss / k if k > 1 else loss)
+                    self.manual_backward(loss / k)
                 total = total + loss.detach() / k
                 for key, value in step_logs.items():
                     logs[key] = logs.get(key, 0.0) + value / k

@@ -11,6 +11,7 @@ from . import (  # noqa: F401
     gan,
     improved_gan,
     lsgan,
+    modereg,
     pacgan,
     rgan,
     sagan,

@@ -13,7 +13,6 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..engine import GANModule
-from ..errors import InvalidArgumentError
 from ..losses import GANLoss
 from ..nets.autoencoder import AutoencoderDiscriminator
 from ..nets.dcgan import DCGANGenerator
@@ -47,9 +46,6 @@ def pulling_away_term(codes: Tensor) -> Tensor:
 class EBGAN(GANModule):
     def __init__(self, latent_dim: int = 64, width: int = 64, code_dim: int = 64, img_channels: int = 1,
                  img_size: int = 28, margin: float = 1.0, pt_weight: float = 0.1, **kwargs):
-        if kwargs.get("step_mode", "alternating") != "alternating":
-            raise InvalidArgumentError("EBGAN's generator loss has the pulling-away term: train it with step_mode "
-                                       "'alternating'")
         super().__init__(loss=EnergyMargin(margin), **kwargs)
 
     def build_generator(self) -> DCGANGenerator:

@@ -84,6 +84,22 @@ class DCGANDiscriminator(nn.Module):
         return self.head(self.features(x)).squeeze(1)
 
 
+class DCGANEncoder(nn.Module):
+    """x -> the discriminator's convolutional body -> linear -> a latent code [B, latent_dim] (for the families
+    that learn an encoder beside G)."""
+
+    def __init__(self, latent_dim: int = 64, width: int = 64, img_channels: int = 1, img_size: int = 28,
+                 norm: str = "batch"):
+        super().__init__()
+        body = DCGANDiscriminator(width, img_channels, img_size, norm=norm)
+        self.features = body.features
+        self.head = nn.Linear(body.head.in_features, latent_dim)
+        init_dcgan(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x))
+
+
 def init_dcgan(module: nn.Module) -> None:
     """The paper's init: conv/linear weights ~ N(0, 0.02), BatchNorm gains ~ N(1, 0.02)."""
     for m in module.modules():
