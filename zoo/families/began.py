@@ -10,7 +10,8 @@ a proportional controller that holds E[L(G(z))] = gamma E[L(x)]; gamma (the dive
 quality. The convergence measure M_global = L(x) + |gamma L(x) - L(G(z_G))| and k_t are logged at every generator
 update (``began/M_global``, ``began/k``). Networks as the paper: ELU, no BatchNorm, nearest-neighbour upsampling,
 G = the decoder architecture (``zoo.nets.autoencoder``). The paper's optimiser is Adam(1e-4) with its betas at
-(0.5, 0.999) here; its lr halving when M stalls is replaced by the engine's lr_schedule.
+(0.5, 0.999) here; its lr halving when M stalls is replaced by the engine's lr_schedule. On several processes
+k_t follows the losses averaged over all of them. Regularizer penalties are not applied to these losses.
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ class BEGAN(GANModule):
     def training_step(self, batch: Any, batch_idx: int) -> None:
         super().training_step(batch, batch_idx)  # one D update and one G update (n_critic 1)
         h, logs = self.hparams, self.step_logs
-        loss_real, loss_g = logs["began/L_real"], logs["loss/g_adv"]
+        # the means over every process, so that k_t stays one number on all of them (a no-op with one)
+        loss_real, loss_g = (self.trainer.strategy.reduce(logs[key], reduce_op="mean")
+                             for key in ("began/L_real", "loss/g_adv"))
         balance = h.gamma * loss_real - loss_g
         self.k.copy_((self.k + h.lambda_k * balance).clamp(0, 1))
         self.log("began/M_global", loss_real + balance.abs(), prog_bar=True)
