@@ -88,5 +88,14 @@ def test_export_weights_ships_the_best_fid_checkpoint_when_asked(tmp_path):
     assert all(torch.equal(value, best[f"G_ema.{key}"]) for key, value in exported.items())
     assert callback.best_g_iter < model.g_iters  # so the last weights differ from the shipped ones
     assert not all(torch.equal(value, model.G_ema.state_dict()[key]) for key, value in exported.items())
-    with pytest.raises(ZooError, match="add zoo.metrics.callback.FIDCallback"):
+    with pytest.raises(ZooError, match="add zoo.metrics.callback.FIDCallback"):  # before training starts
         fit([ExportWeights(dirpath=tmp_path / "none", weights="best-fid")], tmp_path / "nofid")
+    assert not (tmp_path / "none").exists()
+    # a run shorter than the FIDCallback's period (a shortened recipe) exports its last weights and says so
+    late = FIDCallback(every_n_g_iters=100, n_samples=64, real_images=real, classifier=tmp_path / "classifier")
+    with pytest.warns(UserWarning, match="exporting the last weights"):
+        short = fit([late, ExportWeights(dirpath=tmp_path / "short", standing_stats_batches=0, weights="best-fid")],
+                    tmp_path / "short-run")
+    assert json.loads((tmp_path / "short" / "training.json").read_text())["weights"].startswith("last")
+    shipped = zoo.load(tmp_path / "short").state_dict()
+    assert all(torch.equal(value, short.G_ema.state_dict()[key]) for key, value in shipped.items())

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -126,6 +127,13 @@ class ExportWeights(L.Callback):
 
     def setup(self, trainer, pl_module, stage) -> None:
         run_dir(trainer)  # the collective, on every rank
+        if self.weights == "best-fid" and self._chooser(trainer) is None:  # every rank: fail before training
+            raise ZooError("ExportWeights(weights='best-fid') exports the FIDCallback's best-fid.ckpt: add "
+                           "zoo.metrics.callback.FIDCallback to the callbacks, or export 'last'")
+
+    @staticmethod
+    def _chooser(trainer):
+        return next((c for c in trainer.callbacks if hasattr(c, "best_checkpoint_path")), None)
 
     def on_train_start(self, trainer, pl_module) -> None:
         self._start = time.perf_counter()
@@ -173,12 +181,14 @@ class ExportWeights(L.Callback):
 
     @staticmethod
     def _load_best(trainer, generator_ema: nn.Module, generator_raw: nn.Module) -> dict:
-        """Load the best-fid checkpoint's G_ema and G into the copies; what was chosen, for training.json."""
-        chooser = next((c for c in trainer.callbacks if hasattr(c, "best_checkpoint_path")), None)
-        path = chooser.best_checkpoint_path(trainer) if chooser else None
-        if path is None or not path.is_file():
-            raise ZooError("ExportWeights(weights='best-fid') exports the FIDCallback's best-fid.ckpt, and this run "
-                           "has none: add zoo.metrics.callback.FIDCallback to the callbacks, or export 'last'")
+        """Load the best-fid checkpoint's G_ema and G into the copies; what was chosen, for training.json. A run
+        too short for the FIDCallback to score it (a shortened recipe) exports its last weights and says so."""
+        chooser = ExportWeights._chooser(trainer)
+        path = chooser.best_checkpoint_path(trainer)
+        if not path.is_file():
+            warnings.warn(f"no {path.name} was written (the run ended before the FIDCallback scored it): exporting "
+                          "the last weights", stacklevel=2)
+            return {"weights": "last (no best-fid checkpoint was written)"}
         state = torch.load(path, map_location="cpu", weights_only=True)
         for prefix, generator in (("G_ema.", generator_ema), ("G.", generator_raw)):
             generator.load_state_dict({k[len(prefix):]: v for k, v in state["state_dict"].items()
