@@ -662,7 +662,8 @@ def markdown(report: dict) -> str:
                   f"{o['model']} under the Trainer, ms per generator iteration (n_critic 1: one batch), median of "
                   f"{o['rounds']} alternating rounds of {o['steps']} iterations: alternating D and G updates "
                   f"{o['alternating_ms_per_g_iter']} ms, `step_mode: one_step` {o['one_step_ms_per_g_iter']} ms "
-                  f"({o['speedup']}x; one G forward and one backward fewer per iteration).", ""]
+                  f"({o['speedup']}x: one G forward and one backward call fewer, but D's weight gradients are computed "
+                  "for both terms of the bracket, where the alternating G step freezes D).", ""]
     if "efficiency" in report:
         e = report["efficiency"]
         lines += [f"## Efficiency: {e['model']}, {e['step_gflop']} GFLOP per step", "",
