@@ -268,8 +268,9 @@ class GANModule(L.LightningModule):
         return loss, logs
 
     def generator_loss(self, real: Tensor, labels: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
-        """One generator objective: adversarial loss on fresh fakes + generator-side penalties. ``real`` (the
-        step's real batch) is scored only for losses that read it (``g_needs_real``: the relativistic ones)."""
+        """One generator objective: the adversarial loss on fresh fakes (the engine adds the regularizers'
+        penalties, ``generator_penalties``, to whatever a family returns here). ``real`` (the step's real batch)
+        is scored only for losses that read it (``g_needs_real``: the relativistic ones)."""
         z, y = self.latents(real.shape[0])
         fake_scores = loss_precision(self.discriminate(self.generate(z, y), y))
         real_scores = None
@@ -277,7 +278,10 @@ class GANModule(L.LightningModule):
             with torch.no_grad():  # D(x_real) does not depend on G: a constant of G's loss
                 real_scores = loss_precision(self.discriminate(real, labels))
         loss = self.loss.g_loss(fake_scores, real_scores)
-        logs = {"loss/g_adv": loss.detach()}
+        return loss, {"loss/g_adv": loss.detach()}
+
+    def generator_penalties(self, loss: Tensor, logs: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+        """``loss`` plus every regularizer's penalty on G's parameters, each logged."""
         for reg in self.regularizers:
             penalty = reg.g_penalty(self.G)
             if penalty is not None:
@@ -327,7 +331,8 @@ class GANModule(L.LightningModule):
         if self.d_iters % self.hparams.n_critic == 0:
             opt_g.zero_grad(set_to_none=True)
             with frozen(self.D):  # G's loss backpropagates through D without computing D's weight gradients
-                g_loss, g_logs = self.accumulate("G", lambda i: self.generator_loss(reals[i], labels_k[i]))
+                g_loss, g_logs = self.accumulate(
+                    "G", lambda i: self.generator_penalties(*self.generator_loss(reals[i], labels_k[i])))
             opt_g.step()
             self.g_iters += 1
             self.update_ema()
@@ -393,10 +398,7 @@ class GANModule(L.LightningModule):
         reals = real_scores.detach() if self.loss.g_needs_real else None
         g_loss = self.loss.g_loss(fake_scores, reals)
         logs["loss/g_adv"] = g_loss.detach()
-        for reg in self.regularizers:
-            penalty = reg.g_penalty(self.G)
-            if penalty is not None:
-                g_loss = g_loss + penalty
+        g_loss, logs = self.generator_penalties(g_loss, logs)
         g_term = g_loss - self.loss.g_loss(fake_sg_scores, reals)
         logs["loss/d"], logs["loss/g"] = d_loss.detach(), g_loss.detach()
         return d_loss + self.hparams.one_step_weight * g_term, logs

@@ -11,7 +11,7 @@ quality. The convergence measure M_global = L(x) + |gamma L(x) - L(G(z_G))| and 
 update (``began/M_global``, ``began/k``). Networks as the paper: ELU, no BatchNorm, nearest-neighbour upsampling,
 G = the decoder architecture (``zoo.nets.autoencoder``). The paper's optimiser is Adam(1e-4) with its betas at
 (0.5, 0.999) here; its lr halving when M stalls is replaced by the engine's lr_schedule. On several processes
-k_t follows the losses averaged over all of them. Regularizer penalties are not applied to these losses.
+k_t follows the losses averaged over all of them. D-side regularizer penalties are not applied to its D loss.
 """
 
 from __future__ import annotations

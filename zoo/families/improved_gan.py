@@ -57,10 +57,4 @@ class ImprovedGAN(GANModule):
         fake_features = self.D.features(self.with_instance_noise(self.generate(z)))  # D frozen, never wrapped here
         real_features = self.D.features(self.with_instance_noise(real)).detach()
         loss = feature_matching_loss(real_features, fake_features)
-        logs = {"loss/g_adv": loss.detach()}
-        for reg in self.regularizers:
-            penalty = reg.g_penalty(self.G)
-            if penalty is not None:
-                loss = loss + penalty
-                logs[f"reg/{type(reg).__name__}"] = penalty.detach()
-        return loss, logs
+        return loss, {"loss/g_adv": loss.detach()}
