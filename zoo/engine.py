@@ -259,6 +259,12 @@ class GANModule(L.LightningModule):
         loss = self.adversarial_d_loss(loss_precision(real_scores), loss_precision(fake_scores))
         logs = {"loss/d_adv": loss.detach(), "d/real_score": loss_precision(real_scores.detach()).mean(),
                 "d/fake_score": loss_precision(fake_scores.detach()).mean()}
+        return self.discriminator_penalties(loss, logs, real, fake, labels)
+
+    def discriminator_penalties(self, loss: Tensor, logs: dict[str, Tensor], real: Tensor, fake: Tensor,
+                                labels: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
+        """``loss`` plus every regularizer's penalty on D (at ``real`` / ``fake``, and on D's weights), each
+        logged; ``fake`` carries no gradient to G."""
         for reg in self.regularizers:
             for penalty in (reg.d_penalty(lambda x: self.discriminate(x, labels), real, fake),
                             reg.d_weight_penalty(self.D)):
@@ -389,12 +395,7 @@ class GANModule(L.LightningModule):
         d_loss = self.adversarial_d_loss(real_scores, fake_sg_scores)
         logs = {"loss/d_adv": d_loss.detach(), "d/real_score": real_scores.detach().mean(),
                 "d/fake_score": fake_sg_scores.detach().mean()}
-        for reg in self.regularizers:
-            for penalty in (reg.d_penalty(lambda x: self.discriminate(x, labels), real, fake.detach()),
-                            reg.d_weight_penalty(self.D)):
-                if penalty is not None:
-                    d_loss = d_loss + penalty
-                    logs[f"reg/{type(reg).__name__}"] = penalty.detach()
+        d_loss, logs = self.discriminator_penalties(d_loss, logs, real, fake.detach(), labels)
         reals = real_scores.detach() if self.loss.g_needs_real else None
         g_loss = self.loss.g_loss(fake_scores, reals)
         logs["loss/g_adv"] = g_loss.detach()
