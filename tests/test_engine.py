@@ -36,6 +36,9 @@ TINY_FAMILIES = {
     "pacgan": TINY,
     "improved-gan": dict(TINY, minibatch_kernels=4, minibatch_kernel_dim=3, historical_averaging=1e-3),
     "modereg": TINY,
+    "cgan": dict(TINY, mismatch=True),
+    "acgan": TINY,
+    "infogan": dict(noise_dim=8, width=4, q_hidden=8, sample_every=0),
 }
 
 

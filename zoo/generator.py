@@ -71,6 +71,10 @@ class Generator(
             return truncation * truncated_normal((n, self.latent_dim), 2.0, generator)
         return truncated_normal((n, self.latent_dim), truncation, generator)
 
+    def set_codes(self, z: torch.Tensor, codes: Any) -> torch.Tensor:
+        """``z`` with its latent codes set to ``codes``; a generator with codes (InfoGAN) overrides this."""
+        raise InvalidArgumentError(f"{type(self).__name__} has no latent codes: sample it without codes")
+
     def resolve_labels(self, labels: Any, n: int, generator: torch.Generator | None = None) -> torch.Tensor | None:
         """Turn ``labels`` (int, class name, sequence or tensor; None = uniform) into ``n`` class indices."""
         if not self.num_classes:
@@ -123,8 +127,12 @@ class Generator(
         batch_size: int = 256,
         progress: bool = False,
         dtype: torch.dtype | None = None,
+        codes: Any = None,
     ) -> torch.Tensor:
         """Generate ``n`` images ``[n, C, H, W]`` in ``[-1, 1]``; the same seed gives the same images.
+
+        ``codes`` sets latent codes explicitly where the generator has them (InfoGAN: ``{"categorical": 3,
+        "continuous": [0.5, -1.0]}``, see its ``set_codes``); the rest of the latent is drawn from ``seed``.
 
         ``batch_size`` bounds the memory (``n`` is generated in chunks; ``progress`` shows a bar over them).
         ``dtype=torch.bfloat16`` runs the network under bf16 autocast, on a GPU or a CPU with native bf16 (AMX or
@@ -141,6 +149,8 @@ class Generator(
         generator = seeded_generator(seed) if seed is not None else None
         y = self.resolve_labels(labels, n, generator)
         z = self.sample_latent(n, generator=generator, truncation=truncation)
+        if codes is not None:
+            z = self.set_codes(z, codes)
         chunks = range(0, n, batch_size)
         if progress and len(chunks) > 1:
             from tqdm.auto import tqdm

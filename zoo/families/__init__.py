@@ -2,14 +2,17 @@
 registers every family."""
 
 from . import (  # noqa: F401
+    acgan,
     began,
     biggan,
+    cgan,
     dcgan,
     dragan,
     ebgan,
     fgan,
     gan,
     improved_gan,
+    infogan,
     lsgan,
     modereg,
     pacgan,
