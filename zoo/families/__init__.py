@@ -3,6 +3,7 @@ registers every family."""
 
 from . import (  # noqa: F401
     began,
+    bigan,
     biggan,
     dcgan,
     dragan,
@@ -18,6 +19,7 @@ from . import (  # noqa: F401
     sngan,
     tvgan,
     unrolled,
+    vaegan,
     wgan,
     wgan_gp,
 )

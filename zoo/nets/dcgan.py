@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 
-import torch
 from torch import Tensor, nn
 from torch.nn.utils.parametrize import is_parametrized
 
@@ -88,8 +87,8 @@ class DCGANDiscriminator(nn.Module):
 class DCGANEncoder(Encoder):
     """x -> the discriminator's convolutional body -> linear -> a latent code [B, latent_dim] (for the families
     that learn an encoder beside G). ``stochastic``: a Gaussian encoder q(z|x) = N(mu(x), diag(exp(logvar(x)))),
-    the head giving both (ALI, VAEGAN); ``forward`` returns mu, ``posterior`` (mu, logvar), ``sample`` a
-    reparameterised draw mu + exp(logvar / 2) * eps, differentiable in mu and logvar."""
+    the head giving both (ALI, VAEGAN); ``forward(x)`` returns mu, ``forward(x, posterior=True)`` (mu, logvar)
+    (through ``forward`` so that a DDP wrapper serves both), ``zoo.layers.reparameterize`` draws from it."""
 
     def __init__(self, latent_dim: int = 64, width: int = 64, img_channels: int = 1, img_size: int = 28,
                  norm: str = "batch", stochastic: bool = False):
@@ -100,19 +99,14 @@ class DCGANEncoder(Encoder):
         self.head = nn.Linear(body.head.in_features, latent_dim * (2 if stochastic else 1))
         init_dcgan(self)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.features(x))[:, :self.latent_dim]
+    def forward(self, x: Tensor, posterior: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+        if posterior and not self.stochastic:
+            return super().posterior(x)
+        out = self.head(self.features(x))
+        return out.chunk(2, dim=1) if posterior else out[:, :self.latent_dim]
 
     def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        if not self.stochastic:
-            return super().posterior(x)
-        mu, logvar = self.head(self.features(x)).chunk(2, dim=1)
-        return mu, logvar
-
-    def sample(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """(z, mu, logvar), z = mu + sigma * eps with eps ~ N(0, I) (Kingma & Welling's reparameterisation)."""
-        mu, logvar = self.posterior(x)
-        return mu + (0.5 * logvar).exp() * torch.randn_like(mu), mu, logvar
+        return self(x, posterior=True)
 
 
 def init_dcgan(module: nn.Module) -> None:
