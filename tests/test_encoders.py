@@ -18,6 +18,12 @@ from zoo.families.dcgan import DCGAN
 from zoo.families.modereg import ModeRegularizedGAN
 from zoo.generator import Encoder
 from zoo.layers import reparameterize
+from zoo.metrics.encoders import (
+    logistic_regression_accuracy,
+    random_encoder_like,
+    reconstruction_error,
+    reconstruction_grid,
+)
 from zoo.nets.dcgan import DCGANEncoder, DCGANGenerator
 from zoo.serialization import CONFIG_FILE, ENCODER_FILE, load_folder, save_weights
 
@@ -132,3 +138,36 @@ def test_loading_an_encoder_model_imports_no_training_code(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
     assert out.strip() == "[]"
+
+
+def test_logistic_regression_probe_separates_separable_features():
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(200) % 4
+    x = torch.randn(200, 6, generator=g) * 0.1 + torch.nn.functional.one_hot(y, 6).float() * 3
+    assert logistic_regression_accuracy(x[:150], y[:150], x[150:], y[150:]) == 1.0
+    noise = torch.randn(200, 6, generator=g)
+    assert logistic_regression_accuracy(noise[:150], y[:150], noise[150:], y[150:]) < 0.6
+
+
+def test_probe_reconstruction_and_grid_on_a_loaded_model(tmp_path):
+    _, folder = trained(tmp_path=tmp_path)
+    G = zoo.load(folder)
+    x = torch.rand(6, 1, 28, 28) * 2 - 1
+    assert reconstruction_error(G, x) == pytest.approx(float((G(G.encode(x)).clamp(-1, 1) - x).pow(2).mean()),
+                                                       rel=1e-5)
+    assert reconstruction_grid(G, x, nrow=3).shape == (3, 4 * 30 + 2, 3 * 30 + 2)  # 2 image rows + 2 reconstructions
+    fresh = random_encoder_like(G, seed=1)
+    assert fresh.encoder is not G.encoder and fresh.encoder.encoder_config == G.encoder.encoder_config
+    assert not torch.equal(fresh.encode(x), G.encode(x)) and G.encoder is not None
+
+
+def test_zoo_probe_command(tmp_path, capsys):
+    from zoo.cli import main
+
+    _, folder = trained(tmp_path=tmp_path)
+    assert main(["probe", str(folder), "--n-train", "200", "--n-test", "100"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result["linear_probe"]) >= {"accuracy", "random_encoder_accuracy", "protocol"}
+    assert result["linear_probe"]["n_train"] == 200 and result["n_reconstructed"] == 100
+    assert main(["probe", str(folder), "--n-train", "3"]) == 2
+    assert "--n-train must be >= 10" in capsys.readouterr().err
