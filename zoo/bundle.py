@@ -22,6 +22,7 @@ from .registry import FAMILIES, WEIGHTS_DIR, check_name, read_index, write_index
 from .serialization import (
     CONFIG_FILE,
     EMA_FILE,
+    ENCODER_FILE,
     GRID_FILE,
     RAW_FILE,
     TRAINING_FILE,
@@ -30,7 +31,9 @@ from .serialization import (
     sha256_file,
 )
 
-BUNDLED_FILES = (CONFIG_FILE, EMA_FILE, RAW_FILE, GRID_FILE, TRAINING_FILE)
+BUNDLED_FILES = (CONFIG_FILE, EMA_FILE, RAW_FILE, ENCODER_FILE, GRID_FILE, TRAINING_FILE)
+#: the files whose sha256 the index pins (zoo.load refuses an altered one)
+PINNED_FILES = (CONFIG_FILE, EMA_FILE, RAW_FILE, ENCODER_FILE)
 MAX_BYTES = 10 * 1024 * 1024
 
 
@@ -79,7 +82,7 @@ def bundle(name: str, source: Path, recipe: Path, dataset: str, *, description: 
         num_classes=generator.num_classes,
         class_names=class_names or entry.get("class_names"),
         weights={"bundled": name,
-                 "sha256": {f: sha256_file(target / f) for f in (CONFIG_FILE, EMA_FILE, RAW_FILE)
+                 "sha256": {f: sha256_file(target / f) for f in PINNED_FILES
                             if (target / f).is_file()}},
         recipe=recipe.as_posix(),
         training=json.loads((target / TRAINING_FILE).read_text()) if (target / TRAINING_FILE).is_file() else {},

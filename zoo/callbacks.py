@@ -107,7 +107,8 @@ def recompute_batchnorm_stats(generator: nn.Module, batches: int = 16, batch_siz
 
 
 class ExportWeights(L.Callback):
-    """At the end of training write a zoo weights folder: G_ema, raw G, config.json and a sample grid.
+    """At the end of training write a zoo weights folder: G_ema, raw G, config.json and a sample grid, and for an
+    encoder family (``GANModule.encoder_network``) its encoder, ``encoder.safetensors``.
 
     The folder (default ``<log_dir>/weights``) loads with ``zoo.load(folder)``; copy it to ``zoo/weights/<name>/``
     and add an index entry to bundle it. BatchNorm statistics of the exported G_ema are re-estimated
@@ -146,12 +147,17 @@ class ExportWeights(L.Callback):
         wall_time = time.perf_counter() - self._start
         generator_ema = copy.deepcopy(pl_module.G_ema).float()
         generator_raw = copy.deepcopy(pl_module.G).float().eval()
-        selection = self._load_best(trainer, generator_ema, generator_raw) if self.weights == "best-fid" else {}
+        networks = {"G_ema": generator_ema, "G": generator_raw}
+        encoder_name = getattr(pl_module, "encoder_network", None)
+        if encoder_name:  # an encoder family ships its encoder beside G (encoder.safetensors)
+            networks[encoder_name] = copy.deepcopy(getattr(pl_module, encoder_name)).float().eval()
+        selection = self._load_best(trainer, networks) if self.weights == "best-fid" else {}
         if self.standing_stats_batches:
             torch.manual_seed(self.grid_seed)
             recompute_batchnorm_stats(generator_ema, self.standing_stats_batches)
         folder = self.dirpath or run_dir(trainer) / "weights"
-        save_weights(folder, generator_ema.cpu(), generator_raw.cpu())
+        encoder = networks[encoder_name].cpu() if encoder_name else None
+        save_weights(folder, generator_ema.cpu(), generator_raw.cpu(), encoder=encoder)
         labels = [(i // 8) % generator_ema.num_classes for i in range(64)] if generator_ema.num_classes else None
         grid = image_grid(generator_ema.sample(64, seed=self.grid_seed, labels=labels))
         atomic_write(folder / GRID_FILE, lambda tmp: save_image(grid, tmp, format="png"))
@@ -180,9 +186,10 @@ class ExportWeights(L.Callback):
 
 
     @staticmethod
-    def _load_best(trainer, generator_ema: nn.Module, generator_raw: nn.Module) -> dict:
-        """Load the best-fid checkpoint's G_ema and G into the copies; what was chosen, for training.json. A run
-        too short for the FIDCallback to score it (a shortened recipe) exports its last weights and says so."""
+    def _load_best(trainer, networks: dict[str, nn.Module]) -> dict:
+        """Load the best-fid checkpoint's networks (G_ema, G, an encoder) into the copies ``{attribute name:
+        copy}``; what was chosen, for training.json. A run too short for the FIDCallback to score it (a shortened
+        recipe) exports its last weights and says so."""
         chooser = ExportWeights._chooser(trainer)
         path = chooser.best_checkpoint_path(trainer)
         if not path.is_file():
@@ -190,9 +197,10 @@ class ExportWeights(L.Callback):
                           "the last weights", stacklevel=2)
             return {"weights": "last (no best-fid checkpoint was written)"}
         state = torch.load(path, map_location="cpu", weights_only=True)
-        for prefix, generator in (("G_ema.", generator_ema), ("G.", generator_raw)):
-            generator.load_state_dict({k[len(prefix):]: v for k, v in state["state_dict"].items()
-                                       if k.startswith(prefix)})
+        for name, network in networks.items():
+            prefix = f"{name}."
+            network.load_state_dict({k[len(prefix):]: v for k, v in state["state_dict"].items()
+                                     if k.startswith(prefix)})
         return {"weights": "best-fid", "selected_g_iter": state["gan_counters"]["g_iters"],
                 "selected_fid": round(chooser.best_fid, 4),
                 "selected_by": f"fid/fmnist-cnn, {chooser.n_samples} samples, {chooser.split} split"}

@@ -44,6 +44,7 @@ from torch import Tensor, nn
 
 from . import distributed, sigterm  # noqa: F401  (distributed registers the "gan_ddp" strategy)
 from .errors import InvalidArgumentError
+from .generator import Encoder
 from .losses import GANLoss, Minimax, get_loss
 from .regularizers import Regularizer
 from .tricks import LabelTargets, instance_noise_std, pack
@@ -77,6 +78,12 @@ class GANModule(L.LightningModule):
     network_switches: tuple[str, ...] = ()
     #: the networks G's optimizer updates (a family can add one, e.g. an encoder "E" trained with G's loss)
     generator_networks: tuple[str, ...] = ("G",)
+
+    @property
+    def encoder_network(self) -> str | None:
+        """The network exported beside G as the loaded model's encoder (``encoder.safetensors``, ``G.encode``): the
+        first ``zoo.generator.Encoder`` among ``generator_networks``, so a family that trains one ships it."""
+        return next((name for name in self.generator_networks if isinstance(getattr(self, name, None), Encoder)), None)
 
     @property
     def ddp_networks(self) -> tuple[str, ...]:

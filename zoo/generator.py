@@ -6,11 +6,19 @@ rebuilds it. ``config.json`` also names the generator class (``generator_class``
 and ``zoo.load(folder)`` can rebuild any zoo generator without knowing its family in advance.
 
 Output convention for every generator: float images ``[n, C, H, W]`` in ``[-1, 1]``.
+
+Encoder families (BiGAN/ALI, VAEGAN, the mode-regularized GAN) ship an ``Encoder`` beside the generator: its config
+under ``config.json``'s ``"encoder"`` key, its weights in ``encoder.safetensors``, read by the same strict reader
+(``zoo.serialization.load_folder``) and attached to the loaded generator, so that ``G.encode(x)`` and
+``G.reconstruct(x)`` work on the model ``zoo.load`` returns. The encoder is kept outside the generator's module tree
+(``G.state_dict()`` is the generator's alone, as ``model.safetensors`` holds it) but follows it through ``.to()``,
+``.float()``, ``.eval()`` and the like.
 """
 
 from __future__ import annotations
 
 import difflib
+import inspect
 import math
 import numbers
 import operator
@@ -25,6 +33,45 @@ from torch import nn
 from .errors import InvalidArgumentError, short_repr
 
 GENERATOR_CLASSES: dict[str, type[Generator]] = {}
+ENCODER_CLASSES: dict[str, type[Encoder]] = {}
+
+
+def _register(registry: dict[str, type], cls: type, kind: str) -> None:
+    known = registry.get(cls.__name__)
+    if known is not None and (known.__module__, known.__qualname__) != (cls.__module__, cls.__qualname__):
+        # config.json names the class by its name alone, so two classes with one name would load each other
+        raise ValueError(f"{kind} class name {cls.__name__!r} is taken by {known.__module__}.{known.__qualname__}: "
+                         f"choose another name")
+    registry[cls.__name__] = cls
+
+
+class Encoder(nn.Module):
+    """Base of the encoders a model ships beside its generator: images ``[n, C, H, W]`` in ``[-1, 1]`` to latents
+    ``[n, latent_dim]``. Subclasses set ``latent_dim`` and implement ``forward(x)``; a Gaussian (stochastic) encoder
+    returns its posterior mean there and ``(mean, log-variance)`` from ``posterior(x)``.
+
+    As for generators, the ``__init__`` keyword arguments are the config (``encoder_config``, captured here), and
+    the class registers itself by name so that ``config.json`` can name it.
+    """
+
+    latent_dim: int
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _register(ENCODER_CLASSES, cls, "encoder")
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Encoder:
+        instance = super().__new__(cls)
+        # bind_partial: copy.deepcopy calls __new__ without arguments (and then restores the copied __dict__)
+        bound = inspect.signature(cls.__init__).bind_partial(None, *args, **kwargs)
+        bound.apply_defaults()
+        object.__setattr__(instance, "encoder_config",
+                           {k: v for k, v in list(bound.arguments.items())[1:] if k not in ("args", "kwargs")})
+        return instance
+
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean, log-variance) of q(z | x); a deterministic encoder has no variance to give."""
+        raise InvalidArgumentError(f"{type(self).__name__} is a deterministic encoder: it has no posterior variance")
 
 
 class Generator(
@@ -49,12 +96,69 @@ class Generator(
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        known = GENERATOR_CLASSES.get(cls.__name__)
-        if known is not None and (known.__module__, known.__qualname__) != (cls.__module__, cls.__qualname__):
-            # config.json names the class by its name alone, so two classes with one name would load each other
-            raise ValueError(f"generator class name {cls.__name__!r} is taken by "
-                             f"{known.__module__}.{known.__qualname__}: choose another name")
-        GENERATOR_CLASSES[cls.__name__] = cls
+        _register(GENERATOR_CLASSES, cls, "generator")
+
+    # ------------------------------------------------------------------ the encoder shipped beside it, if any
+    @property
+    def encoder(self) -> Encoder | None:
+        """The encoder loaded with this generator (``encoder.safetensors``), or None."""
+        return self.__dict__.get("_zoo_encoder")
+
+    def attach_encoder(self, encoder: Encoder | None) -> Generator:
+        """Ship ``encoder`` with this generator (outside its module tree: ``state_dict`` stays the generator's)."""
+        if encoder is not None and not isinstance(encoder, Encoder):
+            raise InvalidArgumentError(f"an encoder must be a zoo.generator.Encoder, got {type(encoder).__name__}")
+        self.__dict__["_zoo_encoder"] = encoder
+        return self
+
+    def _apply(self, fn, recurse: bool = True):  # .to(), .float(), .cuda(), channels-last: the encoder follows
+        super()._apply(fn, recurse)
+        if self.encoder is not None:
+            self.encoder._apply(fn, recurse)
+        return self
+
+    def train(self, mode: bool = True) -> Generator:
+        super().train(mode)
+        if self.encoder is not None:
+            self.encoder.train(mode)
+        return self
+
+    def _require_encoder(self) -> Encoder:
+        if self.encoder is None:
+            raise InvalidArgumentError(
+                f"this {type(self).__name__} ships no encoder (no encoder.safetensors in its weights folder): "
+                f"encode() and reconstruct() need a model of an encoder family (bigan, vaegan, modereg)")
+        return self.encoder
+
+    def _check_images(self, x: Any) -> torch.Tensor:
+        shape = (self.img_channels, self.img_size, self.img_size)
+        if not isinstance(x, torch.Tensor) or x.dim() != 4 or tuple(x.shape[1:]) != shape or not (
+                x.is_floating_point() and x.shape[0] > 0):
+            got = f"{tuple(x.shape)} {x.dtype}" if isinstance(x, torch.Tensor) else short_repr(x)
+            raise InvalidArgumentError(f"images must be a float tensor [n, {shape[0]}, {shape[1]}, {shape[2]}] in "
+                                       f"[-1, 1] with n >= 1, got {got}")
+        return x
+
+    @torch.inference_mode()
+    def encode(self, x: torch.Tensor, *, batch_size: int = 256) -> torch.Tensor:
+        """Latents ``[n, latent_dim]`` (float32, on the CPU) of images ``[n, C, H, W]`` in ``[-1, 1]``: the shipped
+        encoder's output, its posterior mean for a Gaussian encoder. Run in chunks of ``batch_size``."""
+        encoder = self._require_encoder()
+        x = self._check_images(x)
+        device = next(encoder.parameters()).device
+        return torch.cat([encoder(x[i:i + batch_size].to(device)).float().cpu()
+                          for i in range(0, len(x), batch_size)])
+
+    @torch.inference_mode()
+    def reconstruct(self, x: torch.Tensor, *, batch_size: int = 256) -> torch.Tensor:
+        """``G(E(x))``: images ``[n, C, H, W]`` in ``[-1, 1]`` (float32, on the CPU) decoded from their latents.
+        Unconditional models only (an encoder infers no label)."""
+        if self.num_classes:
+            raise InvalidArgumentError(f"{type(self).__name__} is conditional: reconstruct() decodes latents alone")
+        z = self.encode(x, batch_size=batch_size)
+        device = next(self.parameters()).device
+        return torch.cat([self(z[i:i + batch_size].to(device)).float().clamp_(-1, 1).cpu()
+                          for i in range(0, len(z), batch_size)])
 
     # ------------------------------------------------------------------ sampling
     def sample_latent(
@@ -258,6 +362,17 @@ def generator_class(name: str | None) -> type[Generator]:
             f"config.json names generator_class={name!r}, which this zoo does not know: "
             f"upgrade gan-zoo or check the folder (known: {', '.join(sorted(GENERATOR_CLASSES))})")
     return GENERATOR_CLASSES[name]
+
+
+def encoder_class(name: str | None) -> type[Encoder]:
+    """The registered encoder class called ``name`` (as ``generator_class`` for generators)."""
+    from . import nets  # noqa: F401  (importing the nets fills ENCODER_CLASSES)
+
+    if name not in ENCODER_CLASSES:
+        raise InvalidArgumentError(
+            f"config.json names encoder_class={short_repr(name)}, which this zoo does not know: "
+            f"upgrade gan-zoo or check the folder (known: {', '.join(sorted(ENCODER_CLASSES))})")
+    return ENCODER_CLASSES[name]
 
 
 def truncated_normal(shape: tuple[int, ...], bound: float, generator: torch.Generator | None = None) -> torch.Tensor:

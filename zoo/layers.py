@@ -137,3 +137,9 @@ class MinibatchDiscrimination(nn.Module):
         l1 = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(dim=3)  # [N, N, B]
         o = torch.exp(-l1).sum(dim=1) - 1  # minus c_b(i, i) = exp(0) = 1
         return torch.cat([f, o], dim=1)
+
+
+def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """z = mu + exp(logvar / 2) * eps, eps ~ N(0, I): a draw from N(mu, diag(exp(logvar))) that is differentiable
+    in mu and logvar (Kingma & Welling 2014's reparameterisation; ALI's and VAEGAN's Gaussian encoders)."""
+    return mu + (0.5 * logvar).exp() * torch.randn_like(mu)

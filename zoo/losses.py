@@ -226,6 +226,12 @@ RELATIVISTIC = {Relativistic(kind, average).name: (kind, average) for kind in Re
                 for average in (False, True)}
 
 
+def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
+    """KL(N(mu, diag(exp(logvar))) || N(0, I)), summed over the latent dimensions and averaged over the batch:
+    -1/2 sum_j (1 + logvar_j - mu_j^2 - exp(logvar_j)) (Kingma & Welling 2014; the VAE's prior loss)."""
+    return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
+
+
 def loss_names() -> list[str]:
     from .divergences import DIVERGENCES
 

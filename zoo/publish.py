@@ -30,6 +30,7 @@ from .serialization import (
     CARD_FILE,
     CONFIG_FILE,
     EMA_FILE,
+    ENCODER_FILE,
     GRID_FILE,
     RAW_FILE,
     RECIPE_FILE,
@@ -232,14 +233,14 @@ def build_repo_folder(name: str, out_dir: str | os.PathLike, repo_id: str,
     source = entry.bundled_dir
     if source is not None and out.resolve() == source.resolve():
         raise InvalidArgumentError(f"{out} is {name}'s bundled weights folder: write the repo folder somewhere else")
-    for optional in (RAW_FILE, RECIPE_FILE):  # left over from an earlier dry run into the same folder
+    for optional in (RAW_FILE, ENCODER_FILE, RECIPE_FILE):  # left over from an earlier dry run into the same folder
         (out / optional).unlink(missing_ok=True)
     generator = None
     if source is not None:
         if not (source / EMA_FILE).is_file():
             raise WeightsNotFoundError(f"{name}'s bundled weights {source / EMA_FILE} are missing: reinstall gan-zoo")
         expected = entry.weights.get("sha256") or {}
-        for file in (EMA_FILE, RAW_FILE):
+        for file in (EMA_FILE, RAW_FILE, ENCODER_FILE):
             if (source / file).is_file():
                 verify_sha256(source / file, expected.get(file))
                 atomic_write_bytes(out / file, (source / file).read_bytes())
@@ -248,9 +249,11 @@ def build_repo_folder(name: str, out_dir: str | os.PathLike, repo_id: str,
         generator = load(name, weights=weights)
         with tempfile.TemporaryDirectory() as tmp:
             save_weights(tmp, generator)
-            atomic_write_bytes(out / EMA_FILE, (Path(tmp) / EMA_FILE).read_bytes())
+            for file in (EMA_FILE, ENCODER_FILE):
+                if (Path(tmp) / file).is_file():
+                    atomic_write_bytes(out / file, (Path(tmp) / file).read_bytes())
             config = read_config(tmp)
-    digests = {f: sha256_file(out / f) for f in (EMA_FILE, RAW_FILE) if (out / f).is_file()}
+    digests = {f: sha256_file(out / f) for f in (EMA_FILE, RAW_FILE, ENCODER_FILE) if (out / f).is_file()}
     from .version import __version__
 
     config["zoo"] = {
@@ -270,7 +273,7 @@ def build_repo_folder(name: str, out_dir: str | os.PathLike, repo_id: str,
         atomic_write_bytes(out / RECIPE_FILE, recipe.read_bytes())
     else:
         warnings.warn(f"{name}: recipe {entry.recipe!r} not found; the repo will have no {RECIPE_FILE}", stacklevel=2)
-    files = {f: sha256_file(out / f) for f in (EMA_FILE, RAW_FILE, CONFIG_FILE, GRID_FILE, RECIPE_FILE)
+    files = {f: sha256_file(out / f) for f in (EMA_FILE, RAW_FILE, ENCODER_FILE, CONFIG_FILE, GRID_FILE, RECIPE_FILE)
              if (out / f).is_file()}
     atomic_write_bytes(out / CARD_FILE, render_card(entry, repo_id, files, config).encode())
     files[CARD_FILE] = sha256_file(out / CARD_FILE)

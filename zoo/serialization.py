@@ -1,4 +1,5 @@
-"""Weights folders: ``config.json`` + ``model.safetensors`` (G_ema) [+ ``model_noema.safetensors`` (raw G)].
+"""Weights folders: ``config.json`` + ``model.safetensors`` (G_ema) [+ ``model_noema.safetensors`` (raw G)]
+[+ ``encoder.safetensors``, the encoder of the encoder families, named under ``config.json``'s ``"encoder"`` key].
 
 The one strict reader of the zoo: every way of loading a generator (a folder, a zoo repo on the Hub, a bundled or
 converted index entry, ``Generator.from_pretrained``) ends in ``load_folder``. Nothing here unpickles: tensors come
@@ -42,12 +43,15 @@ from .errors import (
     ZooError,
     short_repr,
 )
-from .generator import Generator, generator_class
+from .generator import Encoder, Generator, encoder_class, generator_class
 from .hub import first_line
 
 # The file names of a weights folder / zoo repo, used everywhere else through these constants.
 EMA_FILE = "model.safetensors"
 RAW_FILE = "model_noema.safetensors"
+ENCODER_FILE = "encoder.safetensors"
+#: config.json's key for the encoder's class (``encoder_class``) and constructor arguments
+ENCODER_KEY = "encoder"
 CONFIG_FILE = "config.json"
 GRID_FILE = "grid.png"
 TRAINING_FILE = "training.json"
@@ -211,13 +215,15 @@ def _fits(value: Any, hint: Any) -> bool:
     return True
 
 
-def generator_init(config: dict, where: str | os.PathLike = CONFIG_FILE) -> tuple[type[Generator], dict]:
-    """The generator class ``config`` names and its constructor arguments, each checked against the signature."""
-    name = config.get("generator_class")
+def generator_init(config: dict, where: str | os.PathLike = CONFIG_FILE, *,
+                   key: str = "generator_class") -> tuple[type, dict]:
+    """The generator class ``config`` names and its constructor arguments, each checked against the signature
+    (``key="encoder_class"``: the same for the encoder section of a config)."""
+    name = config.get(key)
     if not isinstance(name, str):
-        raise NotAZooRepoError(f"{where} has generator_class={short_repr(name)}, not a class name: re-create the "
+        raise NotAZooRepoError(f"{where} has {key}={short_repr(name)}, not a class name: re-create the "
                                f"weights folder")
-    cls = generator_class(name)
+    cls = encoder_class(name) if key == "encoder_class" else generator_class(name)
     params = inspect.signature(cls.__init__).parameters
     try:
         hints = typing.get_type_hints(cls.__init__)
@@ -296,7 +302,7 @@ def _numel(func, args: tuple, kwargs: dict) -> int:
         return 0
 
 
-def instantiate(cls: type[Generator], kwargs: dict, where: str | os.PathLike = CONFIG_FILE, *,
+def instantiate(cls: type, kwargs: dict, where: str | os.PathLike = CONFIG_FILE, *,
                 budget: int | None = None) -> Generator:
     """``cls(**kwargs)``, with a one-line error for arguments the class refuses; with ``budget`` (bytes), built under
     an ``AllocationBudget`` so that a network larger than that is refused before it is allocated."""
@@ -484,10 +490,35 @@ def load_folder(
     file_bytes = sum(math.prod(shape) * DTYPE_BYTES[dtype] for dtype, shape in tensors.values())
     generator = instantiate(cls, kwargs, where, budget=4 * file_bytes + (64 << 20))
     load_state(generator, weights, tensors)
+    if ENCODER_KEY in config:
+        generator.attach_encoder(load_encoder(folder, config, sha256.get(ENCODER_FILE)))
     generator = generator.to(device).eval().requires_grad_(False)
+    if generator.encoder is not None:
+        generator.encoder.requires_grad_(False)
     generator.weights_source = {"spec": str(folder), "path": str(folder.resolve()), "file": weights.name,
                                 "sha256": digest}
     return generator
+
+
+def load_encoder(folder: str | os.PathLike, config: dict, sha256: str | None = None) -> Encoder:
+    """The encoder that ``config``'s ``"encoder"`` section names, with the weights of ``folder``'s
+    ``encoder.safetensors`` (checked against ``sha256`` when given), read as strictly as the generator."""
+    folder = Path(folder)
+    section, where = config[ENCODER_KEY], folder / CONFIG_FILE
+    if not isinstance(section, dict):
+        raise NotAZooRepoError(f"{where}: {ENCODER_KEY!r} is {short_repr(section)}, not an object naming "
+                               f"encoder_class: re-create the weights folder")
+    file = folder / ENCODER_FILE
+    if not file.is_file():
+        raise WeightsNotFoundError(f"{file} is missing but {CONFIG_FILE} names an encoder: reinstall the package or "
+                                   f"re-download the weights folder")
+    check_sha256(file, sha256)
+    tensors = read_safetensors_header(file)
+    cls, kwargs = generator_init(section, where, key="encoder_class")
+    file_bytes = sum(math.prod(shape) * DTYPE_BYTES[dtype] for dtype, shape in tensors.values())
+    encoder = instantiate(cls, kwargs, where, budget=4 * file_bytes + (64 << 20))
+    load_state(encoder, file, tensors)
+    return encoder.eval().requires_grad_(False)
 
 
 def load_hub_repo(repo_id: str, revision: str = "main", *, ema: bool = True,
@@ -506,10 +537,12 @@ def load_hub_repo(repo_id: str, revision: str = "main", *, ema: bool = True,
                                f"(publish one with `zoo publish NAME --repo-id {repo_id}`)") from None
     commit = commit_of(config_path, CONFIG_FILE)
     try:
-        read_config(config_path.parent)
+        config = read_config(config_path.parent)
     except NotAZooRepoError:
         raise NotAZooRepoError(f"{repo_id}@{revision} is not a gan-zoo repo: its {CONFIG_FILE} names no "
                                f"generator_class (zoo.load('hf://...') reads repos written by `zoo publish`)") from None
+    if ENCODER_KEY in config:
+        hub_download(repo_id, ENCODER_FILE, commit)
     try:
         hub_download(repo_id, EMA_FILE if ema else RAW_FILE, commit)
     except HubEntryMissingError:
@@ -527,9 +560,13 @@ def save_weights(
     generator_ema: Generator,
     generator_raw: Generator | None = None,
     *,
+    encoder: Encoder | None = None,
     extra_config: dict | None = None,
 ) -> dict[str, str]:
     """Write a weights folder; return ``{file name: sha256}``.
+
+    ``encoder`` (default: the one attached to ``generator_ema``, if any) goes to ``encoder.safetensors``, its class
+    and constructor arguments to ``config.json``'s ``"encoder"`` section.
 
     Every file is first written and fsynced under a temporary name; only then are they renamed into place, the
     weights first and ``config.json`` last. A failure (a full disk is a one-line ``WriteError``) or a kill leaves
@@ -537,12 +574,15 @@ def save_weights(
     it can.
     """
     folder = Path(folder)
+    encoder = encoder if encoder is not None else generator_ema.encoder
     config = {"generator_class": type(generator_ema).__name__, **generator_ema._hub_mixin_config,
               **(extra_config or {})}
+    if encoder is not None:
+        config[ENCODER_KEY] = {"encoder_class": type(encoder).__name__, **encoder.encoder_config}
     config_bytes = (json.dumps(config, indent=2, sort_keys=True) + "\n").encode()
     staged: list[tuple[Path, Path]] = []
     try:
-        for name, module in ((EMA_FILE, generator_ema), (RAW_FILE, generator_raw)):
+        for name, module in ((EMA_FILE, generator_ema), (RAW_FILE, generator_raw), (ENCODER_FILE, encoder)):
             if module is None:
                 continue
             state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
@@ -554,4 +594,5 @@ def save_weights(
     finally:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
-    return {p.name: sha256_file(p) for p in sorted(folder.iterdir()) if p.name in (CONFIG_FILE, EMA_FILE, RAW_FILE)}
+    written = (CONFIG_FILE, EMA_FILE, RAW_FILE) + ((ENCODER_FILE,) if encoder is not None else ())
+    return {p.name: sha256_file(p) for p in sorted(folder.iterdir()) if p.name in written}

@@ -47,10 +47,13 @@ from .registry import ModelEntry, get_entry
 from .serialization import (
     CONFIG_FILE,
     EMA_FILE,
+    ENCODER_FILE,
+    ENCODER_KEY,
     RAW_FILE,
     atomic_write_bytes,
     load_folder,
     load_hub_repo,
+    read_config,
     save_weights,
     sha256_file,
     write_error,
@@ -261,6 +264,9 @@ def load_entry_weights(
                         f"{entry.name} ships only the EMA generator: call load(..., ema=True)") from None
                 raise NotAZooRepoError(f"{hub['repo_id']}@{commit} has no {path_in_repo} beside {hub['filename']}: "
                                        f"it is not a zoo weights folder; give the index entry a converter") from None
+        if ENCODER_KEY in read_config(file.parent):  # an encoder family's model: its encoder comes with it
+            hub_download(hub["repo_id"], str(PurePosixPath(hub["filename"]).with_name(ENCODER_FILE)), commit,
+                         hint=hint)
     elif not (file.parent / CONFIG_FILE).is_file():
         raise WeightsNotFoundError(f"{file} has no {CONFIG_FILE} beside it: put the repo's {CONFIG_FILE} next to it "
                                    f"or pass the whole weights folder as weights=")

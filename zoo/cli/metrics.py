@@ -1,4 +1,4 @@
-"""``zoo evaluate NAME`` and ``zoo leaderboard``."""
+"""``zoo evaluate NAME``, ``zoo leaderboard`` and ``zoo probe NAME`` (an encoder family's scores)."""
 
 from __future__ import annotations
 
@@ -85,9 +85,34 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _probe_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", help="zoo name or weights folder of a model that ships an encoder (bigan, vaegan, ...)")
+    p.add_argument("--n-train", type=int, default=None, help="train images for the probe's fit (default: all 60,000)")
+    p.add_argument("--n-test", type=int, default=None, help="test images scored (default: all 10,000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random encoder the probe is compared with")
+    p.add_argument("--data-root", help="folder with the Fashion-MNIST IDX files (default: the usual places)")
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    import json
+
+    from ..metrics.encoders import encoder_scores
+    from ..weights import load
+
+    for flag in ("n_train", "n_test"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 10:
+            raise InvalidArgumentError(f"--{flag.replace('_', '-')} must be >= 10, got {getattr(args, flag)}")
+    result = encoder_scores(load(args.name), root=args.data_root, n_train=args.n_train, n_test=args.n_test,
+                            seed=args.seed)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
 COMMANDS = [
     Command("evaluate", "score one model (or a folder of images) with its protocol record (JSON)", _evaluate_args,
             cmd_evaluate),
     Command("leaderboard", "score every zoo model with weights here; write benchmarks/LEADERBOARD.md",
             _leaderboard_args, cmd_leaderboard),
+    Command("probe", "an encoder model's linear-probe accuracy (vs a random encoder) and reconstruction error (JSON)",
+            _probe_args, cmd_probe),
 ]

@@ -4,6 +4,7 @@ registers every family."""
 from . import (  # noqa: F401
     acgan,
     began,
+    bigan,
     biggan,
     cgan,
     dcgan,
@@ -21,6 +22,7 @@ from . import (  # noqa: F401
     sngan,
     tvgan,
     unrolled,
+    vaegan,
     wgan,
     wgan_gp,
 )

@@ -13,7 +13,7 @@ import math
 from torch import Tensor, nn
 from torch.nn.utils.parametrize import is_parametrized
 
-from ..generator import Generator
+from ..generator import Encoder, Generator
 from ..layers import sn
 
 
@@ -84,20 +84,29 @@ class DCGANDiscriminator(nn.Module):
         return self.head(self.features(x)).squeeze(1)
 
 
-class DCGANEncoder(nn.Module):
+class DCGANEncoder(Encoder):
     """x -> the discriminator's convolutional body -> linear -> a latent code [B, latent_dim] (for the families
-    that learn an encoder beside G)."""
+    that learn an encoder beside G). ``stochastic``: a Gaussian encoder q(z|x) = N(mu(x), diag(exp(logvar(x)))),
+    the head giving both (ALI, VAEGAN); ``forward(x)`` returns mu, ``forward(x, posterior=True)`` (mu, logvar)
+    (through ``forward`` so that a DDP wrapper serves both), ``zoo.layers.reparameterize`` draws from it."""
 
     def __init__(self, latent_dim: int = 64, width: int = 64, img_channels: int = 1, img_size: int = 28,
-                 norm: str = "batch"):
+                 norm: str = "batch", stochastic: bool = False):
         super().__init__()
+        self.latent_dim, self.stochastic = latent_dim, stochastic
         body = DCGANDiscriminator(width, img_channels, img_size, norm=norm)
         self.features = body.features
-        self.head = nn.Linear(body.head.in_features, latent_dim)
+        self.head = nn.Linear(body.head.in_features, latent_dim * (2 if stochastic else 1))
         init_dcgan(self)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.features(x))
+    def forward(self, x: Tensor, posterior: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+        if posterior and not self.stochastic:
+            return super().posterior(x)
+        out = self.head(self.features(x))
+        return out.chunk(2, dim=1) if posterior else out[:, :self.latent_dim]
+
+    def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        return self(x, posterior=True)
 
 
 def init_dcgan(module: nn.Module) -> None:
