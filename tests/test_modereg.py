@@ -1,5 +1,6 @@
-"""Mode-regularized GAN: the encoder trains in G's step with the geometric and mode regularizers."""
+"""Mode-regularized GAN: the encoder trains in G's step with the geometric and mode regularizers; MDGAN's two steps."""
 
+import lightning as L
 import pytest
 import torch
 import torch.nn.functional as F
@@ -33,3 +34,74 @@ def test_the_encoder_trains_with_g():
     assert {id(p) for p in model.E.parameters()} <= {id(p) for g in opt_g.param_groups for p in g["params"]}
     assert all(not torch.equal(a, b) for a, b in zip(e0, model.E.parameters()))
     assert model.ddp_networks == ("G", "E", "D")
+
+
+def mdgan(**kwargs):
+    return ModeRegularizedGAN(latent_dim=8, width=4, geometric_weight=0.5, mode_weight=0.25, variant="mdgan",
+                              sample_every=0, **kwargs)
+
+
+def test_mdgan_losses_of_both_steps_by_hand():
+    torch.manual_seed(0)
+    model = mdgan()
+    real = torch.rand(6, 1, 28, 28) * 2 - 1
+    G, E, D1, D2 = model.G, model.E, model.D, model.D2
+    assert model.mdgan_step == "manifold"
+    d_loss, _ = model.discriminator_loss(real, None)  # D1: x real, G(E(x)) fake
+    reconstruction = G(E(real))
+    expected = F.softplus(-D1(real)).mean() + F.softplus(D1(reconstruction)).mean()
+    assert d_loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    g_loss, _ = model.generator_loss(real, None)  # no G(z) term in the manifold step
+    expected = 0.5 * (reconstruction - real).pow(2).mean() + 0.25 * F.softplus(-D1(reconstruction)).mean()
+    assert g_loss.item() == pytest.approx(expected.item(), rel=1e-5)
+
+    model.g_iters = 1
+    assert model.mdgan_step == "diffusion"
+    torch.manual_seed(1)
+    d_loss, _ = model.discriminator_loss(real, None)  # D2: G(E(x)) real, G(z) fake
+    torch.manual_seed(1)
+    z, _ = model.latents(6)
+    expected = F.softplus(-D2(reconstruction)).mean() + F.softplus(D2(G(z))).mean()
+    assert d_loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    torch.manual_seed(1)
+    g_loss, _ = model.generator_loss(real, None)
+    assert g_loss.item() == pytest.approx(F.softplus(-D2(G(z))).mean().item(), rel=1e-5)
+
+
+class Snapshots(L.Callback):
+    def __init__(self):
+        self.states = []
+
+    def on_train_batch_end(self, trainer, module, *args):
+        self.states.append({name: [p.detach().clone() for p in getattr(module, name).parameters()]
+                            for name in ("G", "E", "D", "D2")})
+
+
+def test_mdgan_steps_update_their_own_networks():
+    model = mdgan(max_g_iters=4)
+    assert model.ddp_networks == ("G", "E", "D", "D2")
+    start = {name: [p.detach().clone() for p in getattr(model, name).parameters()] for name in ("G", "E", "D", "D2")}
+    snapshots = Snapshots()
+    trainer = quiet_trainer(callbacks=[snapshots])
+    trainer.fit(model, random_loader())
+    opt_g, opt_d = trainer.optimizers
+    assert {id(p) for p in model.D2.parameters()} <= {id(p) for g in opt_d.param_groups for p in g["params"]}
+    assert (model.g_iters, model.d_iters, trainer.global_step) == (4, 4, 8)
+
+    def moved(before, after):
+        return {name for name in before if any(not torch.equal(a, b) for a, b in zip(before[name], after[name]))}
+
+    states = [start, *snapshots.states]
+    # manifold steps move D1, G and E; diffusion steps move D2 and G only
+    assert [moved(a, b) for a, b in zip(states, states[1:])] == [{"D", "G", "E"}, {"D2", "G"}] * 2
+
+
+def test_mdgan_arguments():
+    from zoo.errors import InvalidArgumentError
+    from zoo.regularizers import R1
+
+    with pytest.raises(InvalidArgumentError, match="variant must be 'regularized' or 'mdgan'"):
+        ModeRegularizedGAN(latent_dim=8, width=4, variant="md")
+    with pytest.raises(InvalidArgumentError, match="drop model.regularizers"):
+        ModeRegularizedGAN(latent_dim=8, width=4, variant="mdgan", regularizers=[R1(1.0)])
+    assert not hasattr(ModeRegularizedGAN(latent_dim=8, width=4), "D2")

@@ -78,6 +78,8 @@ class GANModule(L.LightningModule):
     network_switches: tuple[str, ...] = ()
     #: the networks G's optimizer updates (a family can add one, e.g. an encoder "E" trained with G's loss)
     generator_networks: tuple[str, ...] = ("G",)
+    #: the networks D's optimizer updates and G's step freezes (a family can add one, e.g. MDGAN's second "D2")
+    discriminator_networks: tuple[str, ...] = ("D",)
 
     @property
     def encoder_network(self) -> str | None:
@@ -88,7 +90,7 @@ class GANModule(L.LightningModule):
     @property
     def ddp_networks(self) -> tuple[str, ...]:
         """The networks ``zoo.distributed`` wraps, each in its own DistributedDataParallel."""
-        return (*self.generator_networks, "D")
+        return (*self.generator_networks, *self.discriminator_networks)
 
     def __init__(
         self,
@@ -211,7 +213,7 @@ class GANModule(L.LightningModule):
         """The networks whose gradients the current phase computes ("D", "G" or "GD"; none outside a step)."""
         phase = self._phase
         if phase == "D":
-            return ("D",)
+            return self.discriminator_networks
         if phase == "G":
             return self.generator_networks
         return self.ddp_networks if phase == "GD" else ()
@@ -219,6 +221,10 @@ class GANModule(L.LightningModule):
     def generator_parameters(self) -> list[nn.Parameter]:
         """The parameters of G's optimizer: those of every network in ``generator_networks``."""
         return [p for name in self.generator_networks for p in getattr(self, name).parameters()]
+
+    def discriminator_parameters(self) -> list[nn.Parameter]:
+        """The parameters of D's optimizer: those of every network in ``discriminator_networks``."""
+        return [p for name in self.discriminator_networks for p in getattr(self, name).parameters()]
 
     def ddp_wrapper(self, name: str) -> nn.Module | None:
         """The strategy's DDP wrapper of network ``name`` (``zoo.distributed``), None with one process."""
@@ -241,9 +247,10 @@ class GANModule(L.LightningModule):
             return x
         return x + instance_noise_std(h.instance_noise, self.g_iters, h.max_g_iters) * torch.randn_like(x)
 
-    def discriminate(self, x: Tensor, y: Tensor | None = None, noise: bool = True) -> Tensor:
-        """D's scores of ``x``, with instance noise (unless ``noise=False``: the caller added it) and packing."""
-        D = self.net("D")
+    def discriminate(self, x: Tensor, y: Tensor | None = None, noise: bool = True, name: str = "D") -> Tensor:
+        """D's scores of ``x``, with instance noise (unless ``noise=False``: the caller added it) and packing;
+        ``name`` picks another of the ``discriminator_networks``."""
+        D = self.net(name)
         if noise:
             x = self.with_instance_noise(x)
         if self.hparams.pack > 1:
@@ -311,10 +318,10 @@ class GANModule(L.LightningModule):
         # faster for the MLP GAN's Adam step, same numbers)
         if h.optimizer == "adam":
             opt_g = torch.optim.Adam(self.generator_parameters(), lr=h.lr_g, betas=tuple(h.betas_g), foreach=True)
-            opt_d = torch.optim.Adam(self.D.parameters(), lr=h.lr_d, betas=tuple(h.betas_d), foreach=True)
+            opt_d = torch.optim.Adam(self.discriminator_parameters(), lr=h.lr_d, betas=tuple(h.betas_d), foreach=True)
         else:
             opt_g = torch.optim.RMSprop(self.generator_parameters(), lr=h.lr_g, foreach=True)
-            opt_d = torch.optim.RMSprop(self.D.parameters(), lr=h.lr_d, foreach=True)
+            opt_d = torch.optim.RMSprop(self.discriminator_parameters(), lr=h.lr_d, foreach=True)
         if h.lr_schedule == "constant":
             return [opt_g, opt_d]
         decay = lambda g_iter: max(0.0, 1.0 - g_iter / h.max_g_iters)  # noqa: E731
@@ -343,7 +350,8 @@ class GANModule(L.LightningModule):
 
         if self.d_iters % self.hparams.n_critic == 0:
             opt_g.zero_grad(set_to_none=True)
-            with frozen(self.D):  # G's loss backpropagates through D without computing D's weight gradients
+            # G's loss backpropagates through D without computing D's weight gradients
+            with frozen(*(getattr(self, name) for name in self.discriminator_networks)):
                 g_loss, g_logs = self.accumulate(
                     "G", lambda i: self.generator_penalties(*self.generator_loss(reals[i], labels_k[i])))
             opt_g.step()
@@ -369,7 +377,7 @@ class GANModule(L.LightningModule):
         """One optimizer over G and D, with a parameter group per network (each keeps its lr and betas)."""
         h = self.hparams
         groups = [{"params": self.generator_parameters(), "lr": h.lr_g},
-                  {"params": list(self.D.parameters()), "lr": h.lr_d}]
+                  {"params": self.discriminator_parameters(), "lr": h.lr_d}]
         if h.optimizer == "adam":
             groups[0]["betas"], groups[1]["betas"] = tuple(h.betas_g), tuple(h.betas_d)
             opt = torch.optim.Adam(groups, foreach=True)
@@ -562,9 +570,9 @@ class PrecisionWarning(UserWarning):
 
 
 @contextlib.contextmanager
-def frozen(module: nn.Module):
-    """``requires_grad=False`` on the module's trainable parameters inside the block, restored after."""
-    trainable = [p for p in module.parameters() if p.requires_grad]
+def frozen(*modules: nn.Module):
+    """``requires_grad=False`` on the modules' trainable parameters inside the block, restored after."""
+    trainable = [p for module in modules for p in module.parameters() if p.requires_grad]
     for p in trainable:
         p.requires_grad_(False)
     try:

@@ -143,3 +143,46 @@ def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """z = mu + exp(logvar / 2) * eps, eps ~ N(0, I): a draw from N(mu, diag(exp(logvar))) that is differentiable
     in mu and logvar (Kingma & Welling 2014's reparameterisation; ALI's and VAEGAN's Gaussian encoders)."""
     return mu + (0.5 * logvar).exp() * torch.randn_like(mu)
+
+
+class VirtualBatchNorm(nn.Module):
+    """Virtual batch normalisation: Salimans et al. 2016, "Improved Techniques for Training GANs", arXiv:1606.03498,
+    section 3.4.
+
+    The input's first ``reference_size`` rows are the reference batch R: fixed inputs, chosen once before training
+    and run through the network beside every batch. R is normalised with its own statistics; every other example x
+    with those of R and x together, per channel (means over the rows and positions, N = ``reference_size``):
+
+        mu = (N mu_R + mu_x) / (N + 1),   s = (N mean_R(x^2) + mean_x(x^2)) / (N + 1),   var = s - mu^2
+        y = gain (x - mu) / sqrt(var + eps) + bias
+
+    So an example's output never depends on the other examples of its batch (BatchNorm's intra-batch correlation,
+    FAMILIES.md C.6), and training and inference compute the same thing: there are no running statistics. The cost
+    is R's forward pass on every call. Input [N + B, C, *]; output of the same shape, R's rows included.
+    """
+
+    def __init__(self, num_features: int, reference_size: int, eps: float = 1e-5):
+        super().__init__()
+        if reference_size < 1:
+            raise ValueError(f"VirtualBatchNorm needs a reference batch of at least 1 example, got {reference_size}")
+        self.reference_size, self.eps = reference_size, eps
+        self.weight = nn.Parameter(torch.ones(num_features))
+        self.bias = nn.Parameter(torch.zeros(num_features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = self.reference_size
+        if x.shape[0] < n:
+            raise ValueError(f"VirtualBatchNorm expects the {n} reference rows first, got a batch of {x.shape[0]}")
+        positions = tuple(range(2, x.ndim))
+        ref, rest = x[:n], x[n:]
+        ref_mean = ref.mean(dim=(0, *positions), keepdim=True)[0]  # [C, 1, ...]
+        ref_sq = ref.pow(2).mean(dim=(0, *positions), keepdim=True)[0]
+        mean = (n * ref_mean + rest.mean(dim=positions, keepdim=True)) / (n + 1)  # [B, C, 1, ...]
+        sq = (n * ref_sq + rest.pow(2).mean(dim=positions, keepdim=True)) / (n + 1)
+        shape = (-1,) + (1,) * len(positions)
+        gain, bias = self.weight.view(shape), self.bias.view(shape)
+
+        def normalise(v: torch.Tensor, m: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+            return (v - m) * torch.rsqrt((s - m.pow(2)).clamp_min(0) + self.eps) * gain + bias
+
+        return torch.cat([normalise(ref, ref_mean, ref_sq), normalise(rest, mean, sq)])

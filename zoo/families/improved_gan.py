@@ -5,17 +5,38 @@ Each technique is a reusable part: feature matching here (G minimises ||E_x f(x)
 last convolutional features, instead of fooling D); minibatch discrimination as a layer
 (``zoo.layers.MinibatchDiscrimination``, in ``zoo.nets.improved_gan``); historical averaging as a regularizer
 (``zoo.regularizers.HistoricalAveraging``, ``historical_averaging`` its weight, 0 = off); one-sided label smoothing
-as the engine's ``label_smoothing`` switch (``zoo.tricks``), which any minimax / non-saturating family can set.
-``generator_loss`` "feature_matching" (the default) or "ns" (the adversarial loss, with D still using minibatch
-features). Networks: DCGAN's G; D = DCGAN's body + minibatch discrimination (B = 100 kernels of dimension C = 5 as
-the paper's CIFAR model). Not here (yet): virtual batch normalisation and the semi-supervised K+1 classifier.
+as the engine's ``label_smoothing`` switch (``zoo.tricks``), which any minimax / non-saturating family can set;
+virtual batch normalisation in G (``g_norm: virtual``, ``zoo.layers.VirtualBatchNorm``): each example normalised
+with the statistics of a reference batch of ``vbn_reference`` latents fixed when G is built, and its own; the paper
+uses it in G only, as here, because it doubles G's forward pass. ``generator_objective`` "feature_matching" (the
+default) or "ns" (the adversarial loss, with D still using minibatch features). Networks: DCGAN's G; D = DCGAN's
+body (``d_norm``) + minibatch discrimination (B = 100 kernels of dimension C = 5 as the paper's CIFAR model).
+
+Semi-supervised learning (section 5), ``semi_supervised_labels`` N > 0: D is a classifier with K
+(``semi_supervised_classes``) logits l_k, the fake class K+1's logit fixed at 0, so p(fake | x) = 1 / (Z(x) + 1)
+with Z(x) = sum_k exp(l_k(x)), and the real/fake logit of the GAN loss is log Z(x) (``real_fake_logit``). D
+minimises
+
+    L = CE(l(x_lab), y_lab) + unsupervised_weight * (-E_x log(Z/(Z+1)) - E_z log(1/(Z(G(z))+1))),
+
+the supervised cross-entropy over the K classes on a fixed, seeded subset of N/K labelled examples per class of the
+training split (``zoo.data.labels.balanced_subset``, seed ``label_seed``; a labelled batch of the real batch's size
+is drawn from it with replacement every D step), and the GAN loss on the whole, unlabelled split. G trains with
+feature matching, as the paper's semi-supervised models. Minibatch discrimination is refused here (the paper: it
+gives better samples but not a better classifier, and it would make a test prediction depend on its batch); the
+recipe sets ``d_norm: layer`` for the same reason. The classifier is D itself, stored in the run's checkpoint
+(``D.*``); ``benchmarks/semi_supervised.py`` scores it on the test split beside the same network trained on the N
+labels alone.
 """
 
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
 from torch import Tensor
 
-from ..engine import GANModule
+from ..data.labels import balanced_subset, dataset_labels
+from ..engine import GANModule, loss_precision
 from ..errors import InvalidArgumentError
 from ..nets.dcgan import DCGANGenerator
 from ..nets.improved_gan import ImprovedGANDiscriminator
@@ -28,27 +49,105 @@ def feature_matching_loss(real_features: Tensor, fake_features: Tensor) -> Tenso
     return (real_features.mean(0) - fake_features.mean(0)).pow(2).sum()
 
 
+def real_fake_logit(class_logits: Tensor) -> Tensor:
+    """The K+1 classifier's real/fake logit: log Z(x) = logsumexp_k l_k(x), so that sigmoid of it is
+    D(x) = Z(x) / (Z(x) + 1) = 1 - p(fake | x) with the fake class's logit fixed at 0."""
+    return torch.logsumexp(class_logits, dim=1)
+
+
 @register_family("improved-gan")
 class ImprovedGAN(GANModule):
     def __init__(self, latent_dim: int = 64, width: int = 64, img_channels: int = 1, img_size: int = 28,
                  generator_objective: str = "feature_matching", minibatch_kernels: int = 100,
-                 minibatch_kernel_dim: int = 5, historical_averaging: float = 0.0, **kwargs):
+                 minibatch_kernel_dim: int = 5, historical_averaging: float = 0.0, g_norm: str = "batch",
+                 vbn_reference: int = 64, d_norm: str = "batch", semi_supervised_labels: int = 0,
+                 semi_supervised_classes: int = 10, label_seed: int = 0, unsupervised_weight: float = 1.0,
+                 **kwargs):
         if generator_objective not in ("feature_matching", "ns"):
             raise InvalidArgumentError(f"generator_objective must be 'feature_matching' or 'ns', got "
                                        f"{generator_objective!r}")
+        if g_norm not in ("batch", "virtual"):
+            raise InvalidArgumentError(f"g_norm must be 'batch' or 'virtual' (virtual batch normalisation), got "
+                                       f"{g_norm!r}")
+        if g_norm == "virtual" and vbn_reference < 1:
+            raise InvalidArgumentError(f"g_norm 'virtual' needs a reference batch: set vbn_reference >= 1, got "
+                                       f"{vbn_reference}")
+        if d_norm not in ("batch", "layer", "none"):
+            raise InvalidArgumentError(f"d_norm must be 'batch', 'layer' or 'none', got {d_norm!r}")
+        if semi_supervised_labels:
+            if semi_supervised_classes < 2 or semi_supervised_labels % semi_supervised_classes:
+                raise InvalidArgumentError(f"semi_supervised_labels ({semi_supervised_labels}) must be a positive "
+                                           f"multiple of semi_supervised_classes ({semi_supervised_classes} >= 2): "
+                                           "the same number of labels per class")
+            if minibatch_kernels:
+                raise InvalidArgumentError("the semi-supervised classifier must not depend on its batch: set "
+                                           "minibatch_kernels 0")
+        elif semi_supervised_labels < 0:
+            raise InvalidArgumentError(f"semi_supervised_labels must be >= 0, got {semi_supervised_labels}")
         regularizers = list(kwargs.pop("regularizers", ()))
         if historical_averaging:
             regularizers.append(HistoricalAveraging(historical_averaging))
         super().__init__(loss="ns", regularizers=regularizers, **kwargs)
+        self.labelled: tuple[Tensor, Tensor] | None = None  # the labelled subset, set at the start of training
+
+    @property
+    def semi_supervised(self) -> bool:
+        return bool(self.hparams.semi_supervised_labels)
 
     def build_generator(self) -> DCGANGenerator:
         h = self.hparams
-        return DCGANGenerator(h.latent_dim, h.width, h.img_channels, h.img_size)
+        return DCGANGenerator(h.latent_dim, h.width, h.img_channels, h.img_size,
+                              vbn_reference=h.vbn_reference if h.g_norm == "virtual" else 0)
 
     def build_discriminator(self) -> ImprovedGANDiscriminator:
         h = self.hparams
         return ImprovedGANDiscriminator(h.width, h.img_channels, h.img_size, h.minibatch_kernels,
-                                        h.minibatch_kernel_dim)
+                                        h.minibatch_kernel_dim, norm=h.d_norm,
+                                        num_logits=h.semi_supervised_classes if h.semi_supervised_labels else 1)
+
+    # ------------------------------------------------------------------ the semi-supervised K+1 classifier
+    def on_train_start(self) -> None:
+        if self.semi_supervised and self.labelled is None:
+            h = self.hparams
+            dataset = self.trainer.train_dataloader.dataset
+            index = balanced_subset(dataset_labels(dataset), h.semi_supervised_labels // h.semi_supervised_classes,
+                                    h.semi_supervised_classes, h.label_seed)
+            images = torch.stack([dataset[i][0] for i in index.tolist()])
+            self.set_labelled(images, dataset_labels(dataset)[index])
+
+    def set_labelled(self, images: Tensor, labels: Tensor) -> None:
+        """The labelled examples the supervised term draws from (a fixed subset of the training split)."""
+        self.labelled = (images.to(self.device), labels.to(self.device, torch.long))
+
+    def labelled_batch(self, n: int) -> tuple[Tensor, Tensor]:
+        """``n`` labelled examples drawn with replacement (this rank's rows of one draw for every rank, like
+        ``latents``)."""
+        if self.labelled is None:
+            raise InvalidArgumentError("the semi-supervised D has no labelled examples: train it with a labelled "
+                                       "data module, or call set_labelled(images, labels)")
+        rank, world = self.rank_and_world()
+        images, labels = self.labelled
+        index = torch.randint(len(labels), (n * world,), device=labels.device)[rank * n:(rank + 1) * n]
+        return images[index], labels[index]
+
+    def discriminate(self, x: Tensor, y: Tensor | None = None, noise: bool = True) -> Tensor:
+        scores = super().discriminate(x, y, noise)
+        return real_fake_logit(scores) if self.semi_supervised else scores
+
+    def adversarial_d_loss(self, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+        loss = super().adversarial_d_loss(real_scores, fake_scores)
+        return self.hparams.unsupervised_weight * loss if self.semi_supervised else loss
+
+    def discriminator_loss(self, real: Tensor, labels: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
+        loss, logs = super().discriminator_loss(real, labels)
+        if not self.semi_supervised:
+            return loss, logs
+        images, targets = self.labelled_batch(real.shape[0])
+        logits = loss_precision(self.net("D")(images))
+        supervised = F.cross_entropy(logits, targets)
+        logs.update({"loss/d_supervised": supervised.detach(),
+                     "d/labelled_accuracy": (logits.detach().argmax(1) == targets).float().mean()})
+        return loss + supervised, logs
 
     def generator_loss(self, real: Tensor, labels: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
         if self.hparams.generator_objective == "ns":

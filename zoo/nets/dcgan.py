@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import math
 
+import torch
 from torch import Tensor, nn
 from torch.nn.utils.parametrize import is_parametrized
 
+from ..errors import InvalidArgumentError
 from ..generator import Encoder, Generator
-from ..layers import sn
+from ..layers import VirtualBatchNorm, sn
 
 
 def start_size(img_size: int) -> tuple[int, int]:
@@ -31,32 +33,48 @@ class DCGANGenerator(Generator):
 
     ``dropout`` > 0 adds dropout after every hidden ReLU (ganhacks #17), active in training only: a loaded model
     samples deterministically.
+
+    ``vbn_reference`` > 0 replaces BatchNorm by virtual batch normalisation (``zoo.layers.VirtualBatchNorm``;
+    Salimans et al. 2016) with a reference batch of that many latents, drawn once when G is built (the start of
+    training) and kept as the buffer ``reference_z``: it is saved with the weights, so a loaded G samples exactly as
+    the trained one, and each image depends only on its own latent (and the reference batch), in training too.
     """
 
     def __init__(self, latent_dim: int = 64, width: int = 64, img_channels: int = 1, img_size: int = 28,
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, vbn_reference: int = 0):
         super().__init__()
+        if vbn_reference < 0:
+            raise InvalidArgumentError(f"vbn_reference is virtual BatchNorm's reference batch size (0: BatchNorm), "
+                                       f"got {vbn_reference}")
         self.latent_dim, self.img_channels, self.img_size = latent_dim, img_channels, img_size
         base, blocks = start_size(img_size)
         channels = [width * 2 ** i for i in reversed(range(blocks))]  # e.g. [2w, w]
         drop = [nn.Dropout(dropout)] if dropout else []  # none at 0: the layer indices of existing weights stay
+
+        def norm(c: int) -> nn.Module:
+            return VirtualBatchNorm(c, vbn_reference) if vbn_reference else nn.BatchNorm2d(c)
+
         self.project = nn.Sequential(
             nn.Linear(latent_dim, channels[0] * base * base, bias=False),
             nn.Unflatten(1, (channels[0], base, base)),
-            nn.BatchNorm2d(channels[0]),
+            norm(channels[0]),
             nn.ReLU(inplace=True),
             *drop,
         )
         layers = []
         for c_in, c_out in zip(channels, channels[1:]):
-            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True),
+            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), norm(c_out), nn.ReLU(True),
                        *([nn.Dropout(dropout)] if dropout else [])]
         layers += [nn.ConvTranspose2d(channels[-1], img_channels, 4, 2, 1), nn.Tanh()]
         self.blocks = nn.Sequential(*layers)
+        self.register_buffer("reference_z", torch.randn(vbn_reference, latent_dim) if vbn_reference else None)
         init_dcgan(self)
 
     def forward(self, z: Tensor) -> Tensor:
-        return self.blocks(self.project(z))
+        if self.reference_z is None:
+            return self.blocks(self.project(z))
+        n = self.reference_z.shape[0]  # the reference rows go first through every layer, and are dropped at the end
+        return self.blocks(self.project(torch.cat([self.reference_z.to(z.dtype), z])))[n:]
 
 
 class DCGANDiscriminator(nn.Module):
@@ -117,6 +135,6 @@ def init_dcgan(module: nn.Module) -> None:
             nn.init.normal_(weight, 0.0, 0.02)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
+        elif isinstance(m, (nn.BatchNorm2d, VirtualBatchNorm)):
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)

@@ -1,0 +1,129 @@
+"""The semi-supervised K+1 classifier (Salimans et al. 2016, arXiv:1606.03498, section 5) against the same network
+trained on its labels alone.
+
+    python benchmarks/semi_supervised.py --run runs/improved-gan-ssl-fmnist/version_0       # D and the baseline
+    python benchmarks/semi_supervised.py --run RUN --baseline-steps 0                       # D only
+    python benchmarks/semi_supervised.py --run RUN --out benchmarks/semi-supervised.json    # also write the record
+
+The classifier is the run's discriminator, read from its checkpoint (``checkpoints/last.ckpt`` of the run folder,
+or ``--ckpt FILE``) with ``torch.load(weights_only=True)``: the ``D.*`` tensors and the run's hyperparameters,
+which rebuild it as ``zoo.nets.improved_gan.ImprovedGANDiscriminator`` (no Lightning, no training code). The
+exported weights folder holds generators only, so the checkpoint is the one file that has D. Its prediction is the
+argmax of its K class logits; the fake class plays no part at test time.
+
+The baseline is the same network (same hyperparameters, fresh initialisation with ``--seed``) trained with
+cross-entropy on the run's labelled subset alone (the same examples: ``zoo.data.labels.balanced_subset`` with the
+run's ``label_seed``), full batch, Adam with the run's D learning rate and betas, ``--baseline-steps`` steps, no
+early stopping and no tuning on the test split. Both are scored on the Fashion-MNIST test split (10,000 images).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def network_from_hparams(h: dict) -> nn.Module:
+    """The run's D (the K+1 classifier's K logits), built from its saved hyperparameters."""
+    from zoo.nets.improved_gan import ImprovedGANDiscriminator
+
+    if not h.get("semi_supervised_labels"):
+        raise SystemExit("error: this run's D is not a semi-supervised classifier (semi_supervised_labels is 0): "
+                         "pass the run of recipes/improved-gan-ssl-fmnist.yaml")
+    return ImprovedGANDiscriminator(h["width"], h["img_channels"], h["img_size"], h["minibatch_kernels"],
+                                    h["minibatch_kernel_dim"], norm=h["d_norm"],
+                                    num_logits=h["semi_supervised_classes"])
+
+
+def load_classifier(checkpoint: Path) -> tuple[nn.Module, dict, int]:
+    """(D in eval mode, the run's hyperparameters, its generator iterations) from a run checkpoint."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    hparams = dict(state["hyper_parameters"])
+    net = network_from_hparams(hparams)
+    net.load_state_dict({k[2:]: v for k, v in state["state_dict"].items() if k.startswith("D.")})
+    return net.eval(), hparams, state.get("gan_counters", {}).get("g_iters", 0)
+
+
+def accuracy(net: nn.Module, images: Tensor, labels: Tensor, batch_size: int = 1000) -> float:
+    """Top-1 accuracy of ``net``'s logits, in eval mode and without gradients."""
+    from zoo.metrics.classifier import accuracy as top1
+
+    net.eval()
+    with torch.no_grad():
+        return top1(net, images, labels, batch_size)
+
+
+def train_baseline(hparams: dict, images: Tensor, labels: Tensor, steps: int, seed: int = 0) -> nn.Module:
+    """The run's network trained from scratch on (images, labels) alone: full batch, Adam with D's lr and betas."""
+    torch.manual_seed(seed)
+    net = network_from_hparams(hparams).train()
+    opt = torch.optim.Adam(net.parameters(), lr=hparams["lr_d"], betas=tuple(hparams["betas_d"]))
+    for _ in range(steps):
+        loss = F.cross_entropy(net(images), labels)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return net.eval()
+
+
+def labelled_subset(hparams: dict, images: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
+    """The run's labelled examples of the training split (the same choice the family made)."""
+    from zoo.data.labels import balanced_subset
+
+    per_class = hparams["semi_supervised_labels"] // hparams["semi_supervised_classes"]
+    index = balanced_subset(labels, per_class, hparams["semi_supervised_classes"], hparams["label_seed"])
+    return images[index], labels[index]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run", type=Path, help="the run folder (runs/NAME/version_N)")
+    parser.add_argument("--ckpt", type=Path, help="a checkpoint file instead of RUN/checkpoints/last.ckpt")
+    parser.add_argument("--baseline-steps", type=int, default=2000, help="baseline Adam steps (0: no baseline)")
+    parser.add_argument("--seed", type=int, default=0, help="the baseline's initialisation seed")
+    parser.add_argument("--out", type=Path, help="write the record as JSON here")
+    args = parser.parse_args(argv)
+    checkpoint = args.ckpt or (args.run / "checkpoints" / "last.ckpt" if args.run else None)
+    if checkpoint is None or not checkpoint.is_file():
+        print(f"error: no checkpoint {checkpoint or ''}: pass --run RUN_FOLDER (with checkpoints/last.ckpt) or "
+              "--ckpt FILE", file=sys.stderr)
+        return 2
+    from zoo.data.fashion_mnist import load_fashion_mnist, to_model_range
+
+    net, hparams, g_iters = load_classifier(checkpoint)
+    test_images, test_labels = load_fashion_mnist("test")
+    test_images = to_model_range(test_images)
+    rows = [("K+1 GAN classifier (D)", accuracy(net, test_images, test_labels), f"{g_iters} G iterations")]
+    if args.baseline_steps:
+        train_images, train_labels = load_fashion_mnist("train")
+        x, y = labelled_subset(hparams, to_model_range(train_images), train_labels)
+        start = time.perf_counter()
+        baseline = train_baseline(hparams, x, y, args.baseline_steps, args.seed)
+        rows.append((f"same network, {len(y)} labels only", accuracy(baseline, test_images, test_labels),
+                     f"{args.baseline_steps} Adam steps, {time.perf_counter() - start:.0f} s"))
+    labels, classes = hparams["semi_supervised_labels"], hparams["semi_supervised_classes"]
+    print(f"labels: {labels} ({labels // classes} per class, seed {hparams['label_seed']}); test split: "
+          f"{len(test_labels)} images; checkpoint: {checkpoint}")
+    print("| classifier | test accuracy | training |\n|---|---|---|")
+    for name, acc, note in rows:
+        print(f"| {name} | {acc:.4f} | {note} |")
+    if args.out:
+        from zoo.serialization import atomic_write_bytes
+
+        record = {"checkpoint": str(checkpoint), "labels": hparams["semi_supervised_labels"],
+                  "label_seed": hparams["label_seed"], "test_images": len(test_labels),
+                  "baseline_steps": args.baseline_steps, "baseline_seed": args.seed,
+                  "results": [{"classifier": n, "test_accuracy": round(a, 4), "training": t} for n, a, t in rows]}
+        atomic_write_bytes(args.out, (json.dumps(record, indent=2) + "\n").encode())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
