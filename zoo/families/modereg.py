@@ -36,7 +36,11 @@ class ModeRegularizedGAN(DCGANNetworks, GANModule):
         if kwargs.get("loss", "ns") not in ("ns", "minimax"):
             raise InvalidArgumentError("the mode-regularized GAN's mode term is -log D: train it with loss 'ns'")
         super().__init__(**kwargs)
-        self.E = DCGANEncoder(latent_dim, width, img_channels, img_size)
+        self.E = self.build_encoder()
+
+    def build_encoder(self) -> DCGANEncoder:
+        h = self.hparams
+        return DCGANEncoder(h.latent_dim, h.width, h.img_channels, h.img_size)
 
     def encode(self, x: Tensor) -> Tensor:
         return self.net("E")(x)
