@@ -239,7 +239,7 @@ class StackedFashionMNIST(torch.utils.data.Dataset):
 
 
 @torch.no_grad()
-def classify_channels(images: torch.Tensor, classifier, batch_size: int = 2000) -> torch.Tensor:
+def classify_channels(images: torch.Tensor, classifier, batch_size: int = 256) -> torch.Tensor:
     """Predicted class of each channel of float images [N, 3, 28, 28] in [-1, 1]: [N, 3]."""
     out = []
     for start in range(0, len(images), batch_size):
@@ -281,7 +281,7 @@ def stacked_part(config: dict) -> dict:
     quiet()
     classifier = load_classifier()
     real = StackedFashionMNIST("test", n=config["samples"], seed=config["seed"] + 1)
-    real_stats = stacked_coverage(classify_channels(torch.stack([real[k] for k in range(len(real))]), classifier),
+    real_stats = stacked_coverage(classify_channels(real.images[real.picks].squeeze(2), classifier),
                                   min_count=config["min_count"])
     true_stats = stacked_coverage(real.labels, min_count=config["min_count"])
     data = StackedFashionMNIST("train", n=60_000, seed=config["seed"])
