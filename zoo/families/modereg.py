@@ -56,10 +56,14 @@ class ModeRegularizedGAN(DCGANNetworks, GANModule):
             raise InvalidArgumentError("variant 'mdgan' has two discriminators and D's regularizers would apply to "
                                        "one: drop model.regularizers")
         super().__init__(**kwargs)
-        self.E = DCGANEncoder(latent_dim, width, img_channels, img_size)
+        self.E = self.build_encoder()
         if variant == "mdgan":
             self.D2 = self.build_discriminator()
             self.discriminator_networks = ("D", "D2")
+
+    def build_encoder(self) -> DCGANEncoder:
+        h = self.hparams
+        return DCGANEncoder(h.latent_dim, h.width, h.img_channels, h.img_size)
 
     def encode(self, x: Tensor) -> Tensor:
         return self.net("E")(x)

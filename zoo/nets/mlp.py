@@ -46,3 +46,21 @@ class MLPDiscriminator(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x).squeeze(1)
+
+
+class MLPEncoder(nn.Module):
+    """image (or vector [B, C, 1, 1]) -> flatten -> [Linear, LeakyReLU(0.2)] x len(hidden) -> Linear -> a latent code
+    [B, latent_dim] (for the families that learn an encoder beside G)."""
+
+    def __init__(self, latent_dim: int = 64, hidden: tuple[int, ...] = (512, 256), img_channels: int = 1,
+                 img_size: int = 28):
+        super().__init__()
+        sizes = [img_channels * img_size * img_size, *hidden]
+        layers: list[nn.Module] = [nn.Flatten()]
+        for d_in, d_out in zip(sizes, sizes[1:]):
+            layers += [nn.Linear(d_in, d_out), nn.LeakyReLU(0.2, inplace=True)]
+        layers.append(nn.Linear(sizes[-1], latent_dim))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
