@@ -1,4 +1,5 @@
-"""Label-efficient training: the fixed, seeded labelled subset of a split (the semi-supervised families)."""
+"""Label-efficient training: the fixed, seeded labelled subset of a split, and the mixin the semi-supervised
+families (Improved GAN's K+1 classifier, TripleGAN) draw their labelled batches with."""
 
 from __future__ import annotations
 
@@ -34,3 +35,43 @@ def dataset_labels(dataset) -> Tensor:
         return torch.as_tensor(dataset.targets)
     raise InvalidArgumentError(f"{type(dataset).__name__} has no labels to choose the labelled subset from: use a "
                                "labelled data module (zoo.data.FashionMNIST, zoo.data.ImageFolder)")
+
+
+class LabelledSubset:
+    """Mixin for a ``GANModule`` that trains on a fixed labelled subset of its training split beside the whole,
+    unlabelled split (the semi-supervised families): at the start of training it picks ``balanced_subset`` of the
+    data module's data set (the same choice on every process, on resume and in the evaluation script) and keeps
+    those images and labels; ``labelled_batch`` draws from them. The batches' own labels play no part.
+
+    A family says what to pick by ``labelled_subset_spec``.
+    """
+
+    labelled: tuple[Tensor, Tensor] | None = None  # (images, labels), set at the start of training
+
+    def labelled_subset_spec(self) -> tuple[int, int, int]:
+        """(labels in all, classes, seed) of the subset; 0 labels: the family uses none."""
+        raise NotImplementedError
+
+    def on_train_start(self) -> None:
+        count, classes, seed = self.labelled_subset_spec()
+        if count and self.labelled is None:
+            dataset = self.trainer.train_dataloader.dataset
+            labels = dataset_labels(dataset)
+            index = balanced_subset(labels, count // classes, classes, seed)
+            self.set_labelled(torch.stack([dataset[i][0] for i in index.tolist()]), labels[index])
+        super().on_train_start()
+
+    def set_labelled(self, images: Tensor, labels: Tensor) -> None:
+        """The labelled examples the supervised terms draw from (a fixed subset of the training split)."""
+        self.labelled = (images.to(self.device), labels.to(self.device, torch.long))
+
+    def labelled_batch(self, n: int) -> tuple[Tensor, Tensor]:
+        """``n`` labelled examples drawn with replacement (this rank's rows of one draw for every rank, like
+        ``GANModule.latents``)."""
+        if self.labelled is None:
+            raise InvalidArgumentError(f"{type(self).__name__} has no labelled examples: train it with a labelled "
+                                       "data module, or call set_labelled(images, labels)")
+        rank, world = self.rank_and_world()
+        images, labels = self.labelled
+        index = torch.randint(len(labels), (n * world,), device=labels.device)[rank * n:(rank + 1) * n]
+        return images[index], labels[index]

@@ -24,6 +24,7 @@ from torch import Tensor
 
 from ..engine import GANModule, loss_precision
 from ..errors import InvalidArgumentError
+from ..metrics.classifier import class_accuracy
 from ..nets.acgan import AuxiliaryClassifierDiscriminator
 from ..nets.cgan import ConditionalDCGANGenerator
 from ..registry import register_family
@@ -84,24 +85,10 @@ class ACGAN(GANModule):
         return loss, {"loss/g_adv": adversarial.detach(), "acgan/g_class": class_fake.detach()}
 
     # ------------------------------------------------------------------ the auxiliary classifier as a classifier
-    @torch.no_grad()
     def classifier_accuracy(self, images: Tensor, labels: Tensor, batch_size: int = 1000) -> dict:
         """The class head's accuracy on ``images`` (float, in [-1, 1]) with D in eval mode:
         {"accuracy": mean over images, "per_class": [accuracy of each class], "n": count}."""
-        if images.ndim != 4 or len(images) != len(labels) or len(images) == 0:
-            raise InvalidArgumentError(f"need images [N, C, H, W] and N labels, got {tuple(images.shape)} images "
-                                       f"and {tuple(labels.shape)} labels")
-        was_training, device = self.D.training, next(self.D.parameters()).device
-        self.D.eval()
-        try:
-            predictions = torch.cat([self.D.classify(images[i:i + batch_size].to(device)).argmax(1).cpu()
-                                     for i in range(0, len(images), batch_size)])
-        finally:
-            self.D.train(was_training)
-        correct = (predictions == labels.cpu()).float()
-        k = self.hparams.num_classes
-        per_class = [float(correct[labels.cpu() == c].mean()) if (labels == c).any() else None for c in range(k)]
-        return {"accuracy": float(correct.mean()), "per_class": per_class, "n": len(images)}
+        return class_accuracy(self.D, images, labels, self.hparams.num_classes, batch_size, predict=self.D.classify)
 
     def test_accuracy(self, root: str | os.PathLike | None = None) -> dict:
         """``classifier_accuracy`` on the Fashion-MNIST test split (``zoo.data``; ``root`` as there)."""

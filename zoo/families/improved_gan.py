@@ -20,7 +20,7 @@ minimises
     L = CE(l(x_lab), y_lab) + unsupervised_weight * (-E_x log(Z/(Z+1)) - E_z log(1/(Z(G(z))+1))),
 
 the supervised cross-entropy over the K classes on a fixed, seeded subset of N/K labelled examples per class of the
-training split (``zoo.data.labels.balanced_subset``, seed ``label_seed``; a labelled batch of the real batch's size
+training split (``zoo.data.labels.LabelledSubset``, seed ``label_seed``; a labelled batch of the real batch's size
 is drawn from it with replacement every D step), and the GAN loss on the whole, unlabelled split. G trains with
 feature matching, as the paper's semi-supervised models. Minibatch discrimination is refused here (the paper: it
 gives better samples but not a better classifier, and it would make a test prediction depend on its batch); the
@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..data.labels import balanced_subset, dataset_labels
+from ..data.labels import LabelledSubset
 from ..engine import GANModule, loss_precision
 from ..errors import InvalidArgumentError
 from ..nets.dcgan import DCGANGenerator
@@ -56,7 +56,7 @@ def real_fake_logit(class_logits: Tensor) -> Tensor:
 
 
 @register_family("improved-gan")
-class ImprovedGAN(GANModule):
+class ImprovedGAN(LabelledSubset, GANModule):
     def __init__(self, latent_dim: int = 64, width: int = 64, img_channels: int = 1, img_size: int = 28,
                  generator_objective: str = "feature_matching", minibatch_kernels: int = 100,
                  minibatch_kernel_dim: int = 5, historical_averaging: float = 0.0, g_norm: str = "batch",
@@ -88,7 +88,6 @@ class ImprovedGAN(GANModule):
         if historical_averaging:
             regularizers.append(HistoricalAveraging(historical_averaging))
         super().__init__(loss="ns", regularizers=regularizers, **kwargs)
-        self.labelled: tuple[Tensor, Tensor] | None = None  # the labelled subset, set at the start of training
 
     @property
     def semi_supervised(self) -> bool:
@@ -106,29 +105,9 @@ class ImprovedGAN(GANModule):
                                         num_logits=h.semi_supervised_classes if h.semi_supervised_labels else 1)
 
     # ------------------------------------------------------------------ the semi-supervised K+1 classifier
-    def on_train_start(self) -> None:
-        if self.semi_supervised and self.labelled is None:
-            h = self.hparams
-            dataset = self.trainer.train_dataloader.dataset
-            index = balanced_subset(dataset_labels(dataset), h.semi_supervised_labels // h.semi_supervised_classes,
-                                    h.semi_supervised_classes, h.label_seed)
-            images = torch.stack([dataset[i][0] for i in index.tolist()])
-            self.set_labelled(images, dataset_labels(dataset)[index])
-
-    def set_labelled(self, images: Tensor, labels: Tensor) -> None:
-        """The labelled examples the supervised term draws from (a fixed subset of the training split)."""
-        self.labelled = (images.to(self.device), labels.to(self.device, torch.long))
-
-    def labelled_batch(self, n: int) -> tuple[Tensor, Tensor]:
-        """``n`` labelled examples drawn with replacement (this rank's rows of one draw for every rank, like
-        ``latents``)."""
-        if self.labelled is None:
-            raise InvalidArgumentError("the semi-supervised D has no labelled examples: train it with a labelled "
-                                       "data module, or call set_labelled(images, labels)")
-        rank, world = self.rank_and_world()
-        images, labels = self.labelled
-        index = torch.randint(len(labels), (n * world,), device=labels.device)[rank * n:(rank + 1) * n]
-        return images[index], labels[index]
+    def labelled_subset_spec(self) -> tuple[int, int, int]:
+        h = self.hparams
+        return h.semi_supervised_labels, h.semi_supervised_classes, h.label_seed
 
     def discriminate(self, x: Tensor, y: Tensor | None = None, noise: bool = True) -> Tensor:
         scores = super().discriminate(x, y, noise)

@@ -21,7 +21,7 @@ import torch
 from safetensors.torch import save_file
 from torch import Tensor, nn
 
-from ..errors import WeightsNotFoundError
+from ..errors import InvalidArgumentError, WeightsNotFoundError
 from ..nets.classifier import FashionMNISTNet
 from ..registry import WEIGHTS_DIR
 from ..serialization import CONFIG_FILE, atomic_write_bytes, load_state, sha256_file
@@ -56,6 +56,29 @@ def accuracy(net: nn.Module, images: Tensor, labels: Tensor, batch_size: int = 1
     for start in range(0, len(images), batch_size):
         correct += int((net(images[start:start + batch_size]).argmax(1) == labels[start:start + batch_size]).sum())
     return correct / len(images)
+
+
+@torch.no_grad()
+def class_accuracy(net: nn.Module, images: Tensor, labels: Tensor, num_classes: int, batch_size: int = 1000,
+                   predict=None) -> dict:
+    """Accuracy of a model's classifier on float images in [-1, 1], with ``net`` in eval mode (restored after):
+    {"accuracy": mean over images, "per_class": [accuracy of each class, None if absent], "n": count}.
+    ``predict`` (default ``net`` itself) maps a batch to class logits, e.g. a classifier head of a discriminator."""
+    if images.ndim != 4 or len(images) != len(labels) or len(images) == 0:
+        raise InvalidArgumentError(f"need images [N, C, H, W] and N labels, got {tuple(images.shape)} images and "
+                                   f"{tuple(labels.shape)} labels")
+    predict = predict or net
+    was_training, device = net.training, next(net.parameters()).device
+    net.eval()
+    try:
+        predictions = torch.cat([predict(images[i:i + batch_size].to(device)).argmax(1).cpu()
+                                 for i in range(0, len(images), batch_size)])
+    finally:
+        net.train(was_training)
+    labels = labels.cpu()
+    correct = (predictions == labels).float()
+    per_class = [float(correct[labels == c].mean()) if (labels == c).any() else None for c in range(num_classes)]
+    return {"accuracy": float(correct.mean()), "per_class": per_class, "n": len(images)}
 
 
 def export_classifier(net: FashionMNISTNet, folder: str | os.PathLike, evaluation: dict) -> dict[str, str]:
