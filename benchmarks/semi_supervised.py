@@ -1,20 +1,24 @@
-"""The semi-supervised K+1 classifier (Salimans et al. 2016, arXiv:1606.03498, section 5) against the same network
-trained on its labels alone.
+"""The semi-supervised classifiers, the K+1 discriminator of Improved GAN (Salimans et al. 2016, arXiv:1606.03498,
+section 5) and TripleGAN's classifier C (Li et al. 2017, arXiv:1703.02291), against the same network trained on
+their labels alone.
 
     python benchmarks/semi_supervised.py --run runs/improved-gan-ssl-fmnist/version_0       # D and the baseline
-    python benchmarks/semi_supervised.py --run RUN --baseline-steps 0                       # D only
+    python benchmarks/semi_supervised.py --run runs/triplegan-fmnist/version_0              # C and the baseline
+    python benchmarks/semi_supervised.py --run RUN --baseline-steps 0                       # the classifier only
     python benchmarks/semi_supervised.py --run RUN --out benchmarks/semi-supervised.json    # also write the record
 
-The classifier is the run's discriminator, read from its checkpoint (``checkpoints/last.ckpt`` of the run folder,
-or ``--ckpt FILE``) with ``torch.load(weights_only=True)``: the ``D.*`` tensors and the run's hyperparameters,
-which rebuild it as ``zoo.nets.improved_gan.ImprovedGANDiscriminator`` (no Lightning, no training code). The
-exported weights folder holds generators only, so the checkpoint is the one file that has D. Its prediction is the
-argmax of its K class logits; the fake class plays no part at test time.
+The classifier is read from the run's checkpoint (``checkpoints/last.ckpt`` of the run folder, or ``--ckpt FILE``)
+with ``torch.load(weights_only=True)``: its tensors and the run's hyperparameters, which rebuild it without
+Lightning or training code. For an improved-gan run it is D (``D.*``, ``zoo.nets.improved_gan``), predicting the
+argmax of its K class logits (the fake class plays no part at test time); for a triplegan run it is C (``C.*``,
+``zoo.nets.classifier.FashionMNISTNet``). The exported weights folder holds generators only, so the checkpoint is
+the one file that has them.
 
 The baseline is the same network (same hyperparameters, fresh initialisation with ``--seed``) trained with
 cross-entropy on the run's labelled subset alone (the same examples: ``zoo.data.labels.balanced_subset`` with the
-run's ``label_seed``), full batch, Adam with the run's D learning rate and betas, ``--baseline-steps`` steps, no
-early stopping and no tuning on the test split. Both are scored on the Fashion-MNIST test split (10,000 images).
+run's ``label_seed``), full batch, Adam with the learning rate and betas of the classifier's optimizer in the run
+(D's for improved-gan, G's for triplegan, whose C trains in G's step), ``--baseline-steps`` steps, no early
+stopping and no tuning on the test split. Both are scored on the Fashion-MNIST test split (10,000 images).
 """
 
 from __future__ import annotations
@@ -29,25 +33,45 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+# what each family's classifier is: its state-dict prefix, its name in the table, the hyperparameter that holds its
+# class count, and its optimizer's settings in the run
+CLASSIFIERS = {
+    "improved-gan": {"prefix": "D.", "name": "K+1 GAN classifier (D)", "classes": "semi_supervised_classes",
+                     "lr": "lr_d", "betas": "betas_d"},
+    "triplegan": {"prefix": "C.", "name": "TripleGAN classifier (C)", "classes": "num_classes", "lr": "lr_g",
+                  "betas": "betas_g"},
+}
+
+
+def family_of(h: dict) -> str:
+    """The run's family, from a hyperparameter only TripleGAN has (checkpoints of a plain Trainer name no class)."""
+    return "triplegan" if "classifier_width" in h else "improved-gan"
+
 
 def network_from_hparams(h: dict) -> nn.Module:
-    """The run's D (the K+1 classifier's K logits), built from its saved hyperparameters."""
+    """The run's classifier (improved-gan's D with its K logits, or TripleGAN's C), built from its saved
+    hyperparameters."""
+    if family_of(h) == "triplegan":
+        from zoo.nets.classifier import FashionMNISTNet
+
+        return FashionMNISTNet(h["classifier_width"], h["num_classes"])
     from zoo.nets.improved_gan import ImprovedGANDiscriminator
 
     if not h.get("semi_supervised_labels"):
         raise SystemExit("error: this run's D is not a semi-supervised classifier (semi_supervised_labels is 0): "
-                         "pass the run of recipes/improved-gan-ssl-fmnist.yaml")
+                         "pass the run of recipes/improved-gan-ssl-fmnist.yaml or recipes/triplegan-fmnist.yaml")
     return ImprovedGANDiscriminator(h["width"], h["img_channels"], h["img_size"], h["minibatch_kernels"],
                                     h["minibatch_kernel_dim"], norm=h["d_norm"],
                                     num_logits=h["semi_supervised_classes"])
 
 
 def load_classifier(checkpoint: Path) -> tuple[nn.Module, dict, int]:
-    """(D in eval mode, the run's hyperparameters, its generator iterations) from a run checkpoint."""
+    """(the classifier in eval mode, the run's hyperparameters, its generator iterations) from a run checkpoint."""
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     hparams = dict(state["hyper_parameters"])
     net = network_from_hparams(hparams)
-    net.load_state_dict({k[2:]: v for k, v in state["state_dict"].items() if k.startswith("D.")})
+    prefix = CLASSIFIERS[family_of(hparams)]["prefix"]
+    net.load_state_dict({k[len(prefix):]: v for k, v in state["state_dict"].items() if k.startswith(prefix)})
     return net.eval(), hparams, state.get("gan_counters", {}).get("g_iters", 0)
 
 
@@ -61,10 +85,12 @@ def accuracy(net: nn.Module, images: Tensor, labels: Tensor, batch_size: int = 1
 
 
 def train_baseline(hparams: dict, images: Tensor, labels: Tensor, steps: int, seed: int = 0) -> nn.Module:
-    """The run's network trained from scratch on (images, labels) alone: full batch, Adam with D's lr and betas."""
+    """The run's network trained from scratch on (images, labels) alone: full batch, Adam with the lr and betas of
+    the classifier's optimizer in the run."""
     torch.manual_seed(seed)
     net = network_from_hparams(hparams).train()
-    opt = torch.optim.Adam(net.parameters(), lr=hparams["lr_d"], betas=tuple(hparams["betas_d"]))
+    spec = CLASSIFIERS[family_of(hparams)]
+    opt = torch.optim.Adam(net.parameters(), lr=hparams[spec["lr"]], betas=tuple(hparams[spec["betas"]]))
     for _ in range(steps):
         loss = F.cross_entropy(net(images), labels)
         opt.zero_grad(set_to_none=True)
@@ -77,8 +103,8 @@ def labelled_subset(hparams: dict, images: Tensor, labels: Tensor) -> tuple[Tens
     """The run's labelled examples of the training split (the same choice the family made)."""
     from zoo.data.labels import balanced_subset
 
-    per_class = hparams["semi_supervised_labels"] // hparams["semi_supervised_classes"]
-    index = balanced_subset(labels, per_class, hparams["semi_supervised_classes"], hparams["label_seed"])
+    classes = hparams[CLASSIFIERS[family_of(hparams)]["classes"]]
+    index = balanced_subset(labels, hparams["semi_supervised_labels"] // classes, classes, hparams["label_seed"])
     return images[index], labels[index]
 
 
@@ -100,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     net, hparams, g_iters = load_classifier(checkpoint)
     test_images, test_labels = load_fashion_mnist("test")
     test_images = to_model_range(test_images)
-    rows = [("K+1 GAN classifier (D)", accuracy(net, test_images, test_labels), f"{g_iters} G iterations")]
+    spec = CLASSIFIERS[family_of(hparams)]
+    rows = [(spec["name"], accuracy(net, test_images, test_labels), f"{g_iters} G iterations")]
     if args.baseline_steps:
         train_images, train_labels = load_fashion_mnist("train")
         x, y = labelled_subset(hparams, to_model_range(train_images), train_labels)
@@ -108,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         baseline = train_baseline(hparams, x, y, args.baseline_steps, args.seed)
         rows.append((f"same network, {len(y)} labels only", accuracy(baseline, test_images, test_labels),
                      f"{args.baseline_steps} Adam steps, {time.perf_counter() - start:.0f} s"))
-    labels, classes = hparams["semi_supervised_labels"], hparams["semi_supervised_classes"]
+    labels, classes = hparams["semi_supervised_labels"], hparams[spec["classes"]]
     print(f"labels: {labels} ({labels // classes} per class, seed {hparams['label_seed']}); test split: "
           f"{len(test_labels)} images; checkpoint: {checkpoint}")
     print("| classifier | test accuracy | training |\n|---|---|---|")
@@ -117,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         from zoo.serialization import atomic_write_bytes
 
-        record = {"checkpoint": str(checkpoint), "labels": hparams["semi_supervised_labels"],
+        record = {"checkpoint": str(checkpoint), "family": family_of(hparams), "labels": labels,
                   "label_seed": hparams["label_seed"], "test_images": len(test_labels),
                   "baseline_steps": args.baseline_steps, "baseline_seed": args.seed,
                   "results": [{"classifier": n, "test_accuracy": round(a, 4), "training": t} for n, a, t in rows]}

@@ -20,6 +20,7 @@ from . import (  # noqa: F401
     rgan,
     sagan,
     sngan,
+    triplegan,
     tvgan,
     unrolled,
     vaegan,

@@ -1,0 +1,206 @@
+"""TripleGAN: Li, Xu, Zhu & Zhang, "Triple Generative Adversarial Nets", NeurIPS 2017, arXiv:1703.02291.
+
+Three players on a few labels and many unlabelled images. A class-conditional generator G(z, y) draws pairs
+(G(z, y), y) with y uniform; a classifier C labels unlabelled images, giving pairs (x, y_c) with y_c ~ p_c(y | x);
+a discriminator D(x, y) judges pairs only: real labelled pairs against the pairs of G and of C. The game,
+
+    min_{C,G} max_D  E_{(x,y)~labelled}[log D(x, y)] + alpha E_{x~unlabelled, y~p_c(y|x)}[log(1 - D(x, y))]
+                     + (1 - alpha) E_{y,z}[log(1 - D(G(z, y), y))],
+
+with alpha = 1/2 (the paper's), plus two terms for C: R_L, C's cross-entropy on the labelled pairs, and
+alpha_P R_P (``pseudo_weight``), C's cross-entropy on G's pairs (G's label as the target: a pseudo-label), with G's
+image detached there so R_P trains C only. At the equilibrium both p_c(x, y) and p_g(x, y) equal the data's.
+
+What runs here, each step (``generator_networks = ("G", "C")``: C trains in G's optimizer step, with G's Adam
+settings, while the engine freezes D):
+
+- D minimises softplus(-D(x_l, y_l)) + alpha softplus(D(x_u, y_c)) + (1 - alpha) softplus(D(G(z, y), y)), each a
+  batch mean (the negated game above, D's scores being logits). (x_l, y_l): a batch of the real batch's size drawn
+  with replacement from the fixed labelled subset (``zoo.data.labels.LabelledSubset``: ``semi_supervised_labels``
+  examples, the same number per class, chosen by ``label_seed``); x_u: the data module's batch, whose labels are
+  never read; y_c sampled from C (without gradient).
+- G minimises (1 - alpha) times the adversarial G loss of D(G(z, y), y): non-saturating softplus(-s) with
+  ``loss: ns`` (default; the paper writes the saturating log(1 - D), ``loss: minimax``).
+- C minimises alpha mean(sg(log(1 - D(x_u, y_c))) log p_c(y_c | x_u)) + R_L + alpha_P R_P, sg = stop-gradient.
+  The first term is the score-function (REINFORCE) estimator of the gradient of C's adversarial term through the
+  discrete sampled label: grad E_{y~p_c}[f(y)] = E[f(y) grad log p_c(y)], one sample y_c per image, no baseline.
+  Since f = log(1 - D) < 0, every sampled label gains probability, in proportion to how real D finds its pair.
+
+Deviations: DCGAN-sized G and D (CGAN's networks, ``zoo.nets.cgan``: G's class embedding joins z, D's label map
+joins the image as extra channels) and the project's Fashion-MNIST CNN as C (``zoo.nets.classifier``), not the
+paper's MNIST/SVHN/CIFAR-10 networks; Adam(2e-4, 0.5) for all three. R_P is off for the first ``pseudo_start``
+generator iterations (the paper, too, adds R_P only once G's samples are meaningful; this count is a first choice,
+as is alpha_P = ``pseudo_weight`` 0.1). The paper's further, biased aids to C on SVHN/CIFAR-10 (consistency
+regularisation of C, data augmentation) are not used. In C's pseudo-label forward pass BatchNorm normalises with
+the batch's statistics but leaves C's running statistics (those of test time) to real images.
+
+C's test-split accuracy: ``test_accuracy()``; ``benchmarks/semi_supervised.py`` reads C from the run's checkpoint
+(``C.*``) and trains the same network on the same labels alone as the baseline. G is exported as usual (a
+class-conditional generator; its label accuracy is the leaderboard's).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..data.labels import LabelledSubset
+from ..engine import GANModule, loss_precision
+from ..errors import InvalidArgumentError
+from ..metrics.classifier import class_accuracy
+from ..nets.cgan import ConditionalDCGANGenerator, LabelMapDiscriminator
+from ..nets.classifier import FashionMNISTNet
+from ..registry import register_family
+from .bigan import refuse_input_penalties
+
+
+def classifier_adversarial_loss(log_probs: Tensor, sampled: Tensor, pair_scores: Tensor) -> Tensor:
+    """The REINFORCE surrogate of C's adversarial term E_{y~p_c(y|x)}[log(1 - D(x, y))]: the batch mean of
+    sg(log(1 - D(x, y_c))) * log p_c(y_c | x), whose gradient in C is the score-function estimate of that term's.
+    ``log_probs``: C's log-probabilities [N, K]; ``sampled``: y_c [N]; ``pair_scores``: D's logits of (x, y_c)."""
+    log_one_minus_d = -F.softplus(pair_scores.detach())
+    return (log_one_minus_d * log_probs.gather(1, sampled[:, None]).squeeze(1)).mean()
+
+
+@contextlib.contextmanager
+def running_stats_kept(module: nn.Module):
+    """BatchNorm layers normalise with the batch's statistics but leave their running statistics as they are
+    (momentum 0) inside the block."""
+    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+
+
+@register_family("triplegan")
+class TripleGAN(LabelledSubset, GANModule):
+    """Args beyond the engine's: ``embed_dim`` and ``label_channels`` (CGAN's networks), ``classifier_width``
+    (C's width), ``semi_supervised_labels`` and ``label_seed`` (the labelled subset), ``alpha``, ``pseudo_weight``
+    (alpha_P) and ``pseudo_start`` (G iterations without R_P)."""
+
+    generator_networks = ("G", "C")
+    network_switches = ("g_dropout",)
+
+    def __init__(self, latent_dim: int = 64, width: int = 64, num_classes: int = 10,
+                 class_names: list[str] | None = None, img_channels: int = 1, img_size: int = 28,
+                 embed_dim: int = 10, label_channels: int = 1, classifier_width: int = 32,
+                 semi_supervised_labels: int = 100, label_seed: int = 0, alpha: float = 0.5,
+                 pseudo_weight: float = 0.1, pseudo_start: int = 0, loss: str = "ns", **kwargs):
+        if num_classes < 2 or semi_supervised_labels < num_classes or semi_supervised_labels % num_classes:
+            raise InvalidArgumentError(f"semi_supervised_labels ({semi_supervised_labels}) must be a positive multiple "
+                                       f"of num_classes ({num_classes} >= 2): the same number of labels per class")
+        if not 0 < alpha < 1:
+            raise InvalidArgumentError(f"alpha weighs C's pairs against G's in D's loss: it must be in (0, 1), got "
+                                       f"{alpha}")
+        if not pseudo_weight >= 0 or pseudo_start < 0:
+            raise InvalidArgumentError(f"need pseudo_weight >= 0 and pseudo_start >= 0, got {pseudo_weight} and "
+                                       f"{pseudo_start}")
+        if img_channels != 1:
+            raise InvalidArgumentError(f"TripleGAN's classifier (zoo.nets.classifier.FashionMNISTNet) reads 1-channel "
+                                       f"images: set img_channels 1, got {img_channels}")
+        if loss not in ("ns", "minimax"):
+            raise InvalidArgumentError(f"TripleGAN's game is the cross-entropy of D(x, y): train it with loss 'ns' or "
+                                       f"'minimax', got {loss!r}")
+        if any(kwargs.get(k) for k in ("label_smoothing", "label_noise", "label_flip")):
+            raise InvalidArgumentError("TripleGAN's D loss is its own three-term cross-entropy: drop label_smoothing, "
+                                       "label_noise and label_flip")
+        refuse_input_penalties("TripleGAN", kwargs.get("regularizers"))
+        super().__init__(loss=loss, **kwargs)
+        self.C = FashionMNISTNet(classifier_width, num_classes)
+
+    def build_generator(self) -> ConditionalDCGANGenerator:
+        h = self.hparams
+        return ConditionalDCGANGenerator(h.latent_dim, h.num_classes, h.class_names, h.embed_dim, h.width,
+                                         h.img_channels, h.img_size, dropout=h.g_dropout)
+
+    def build_discriminator(self) -> LabelMapDiscriminator:
+        h = self.hparams
+        return LabelMapDiscriminator(h.num_classes, h.label_channels, h.width, h.img_channels, h.img_size)
+
+    def labelled_subset_spec(self) -> tuple[int, int, int]:
+        h = self.hparams
+        return h.semi_supervised_labels, h.num_classes, h.label_seed
+
+    def summary(self) -> str:
+        count = sum(p.numel() for p in self.C.parameters())
+        return (f"{super().summary()}\nC      {type(self.C).__name__:<22} {count:>7} params  (the classifier, trained "
+                f"in G's optimizer step)")
+
+    # ------------------------------------------------------------------ the three players' losses
+    def pair_scores(self, x: Tensor, y: Tensor) -> Tensor:
+        return loss_precision(self.discriminate(x, y))
+
+    def sample_labels(self, logits: Tensor) -> Tensor:
+        """y_c ~ p_c(y | x) = softmax(C's logits), one draw per image."""
+        return torch.multinomial(F.softmax(logits.detach().float(), 1), 1).squeeze(1)
+
+    @property
+    def pseudo_active(self) -> bool:
+        h = self.hparams
+        return h.pseudo_weight > 0 and self.g_iters >= h.pseudo_start
+
+    def discriminator_loss(self, real: Tensor, labels: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
+        """``labels`` (the data module's) are not read: real pairs come from the labelled subset alone."""
+        alpha = self.hparams.alpha
+        x_l, y_l = self.labelled_batch(real.shape[0])
+        z, y_g = self.latents(real.shape[0])
+        with torch.no_grad():
+            fake = self.generate(z, y_g)
+            y_c = self.sample_labels(self.C(real))
+        labelled_scores, classifier_scores = self.pair_scores(x_l, y_l), self.pair_scores(real, y_c)
+        fake_scores = self.pair_scores(fake, y_g)
+        labelled_term = F.softplus(-labelled_scores).mean()
+        classifier_term, generator_term = F.softplus(classifier_scores).mean(), F.softplus(fake_scores).mean()
+        loss = labelled_term + alpha * classifier_term + (1 - alpha) * generator_term
+        logs = {"loss/d_adv": loss.detach(), "d/real_score": labelled_scores.detach().mean(),
+                "d/classifier_score": classifier_scores.detach().mean(), "d/fake_score": fake_scores.detach().mean()}
+        return self.discriminator_penalties(loss, logs, x_l, fake, y_l)  # weight penalties only (see __init__)
+
+    def generator_loss(self, real: Tensor, labels: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
+        """G's and C's losses together (one optimizer over both); ``labels`` are not read."""
+        h = self.hparams
+        C = self.net("C")
+        z, y_g = self.latents(real.shape[0])
+        fake = self.generate(z, y_g)
+        g_adv = (1 - h.alpha) * self.loss.g_loss(self.pair_scores(fake, y_g))
+
+        log_probs = F.log_softmax(loss_precision(C(real)), 1)
+        y_c = self.sample_labels(log_probs)
+        with torch.no_grad():  # D is frozen; only its value enters C's surrogate
+            classifier_scores = self.pair_scores(real, y_c)
+        c_adv = h.alpha * classifier_adversarial_loss(log_probs, y_c, classifier_scores)
+
+        x_l, y_l = self.labelled_batch(real.shape[0])
+        labelled_logits = loss_precision(C(x_l))
+        r_l = F.cross_entropy(labelled_logits, y_l)
+        loss = g_adv + c_adv + r_l
+        logs = {"loss/g_adv": g_adv.detach(), "triplegan/c_adv": c_adv.detach(), "triplegan/r_l": r_l.detach(),
+                "triplegan/labelled_accuracy": (labelled_logits.detach().argmax(1) == y_l).float().mean()}
+        if self.pseudo_active:
+            with running_stats_kept(self.C):  # C's test-time statistics stay those of real images
+                r_p = F.cross_entropy(loss_precision(C(fake.detach())), y_g)
+            loss = loss + h.pseudo_weight * r_p
+            logs["triplegan/r_p"] = r_p.detach()
+        return loss, logs
+
+    # ------------------------------------------------------------------ C as a classifier
+    def classifier_accuracy(self, images: Tensor, labels: Tensor, batch_size: int = 1000) -> dict:
+        """C's accuracy on ``images`` (float, in [-1, 1]) in eval mode:
+        {"accuracy": mean over images, "per_class": [accuracy of each class], "n": count}."""
+        return class_accuracy(self.C, images, labels, self.hparams.num_classes, batch_size)
+
+    def test_accuracy(self, root: str | os.PathLike | None = None) -> dict:
+        """``classifier_accuracy`` on the Fashion-MNIST test split (``zoo.data``; ``root`` as there)."""
+        from ..data.fashion_mnist import load_fashion_mnist, to_model_range
+
+        images, labels = load_fashion_mnist("test", root)
+        return self.classifier_accuracy(to_model_range(images, self.hparams.img_size), labels)
