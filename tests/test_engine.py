@@ -39,6 +39,8 @@ TINY_FAMILIES = {
     "cgan": dict(TINY, mismatch=True),
     "acgan": TINY,
     "infogan": dict(noise_dim=8, width=4, q_hidden=8, sample_every=0),
+    "bigan": dict(TINY, joint_width=16, stochastic_encoder=True),
+    "vaegan": dict(TINY, three_class=True),
 }
 
 
