@@ -1,6 +1,7 @@
 """InfoGAN: the codes read off the latent, the mutual-information loss against hand values, sample(codes=...),
-traversal grids and the code-recovery helper."""
+traversal grids, the code-recovery helper, and Q shipped with the exported weights (read back after zoo.load)."""
 
+import json
 import math
 
 import pytest
@@ -8,11 +9,13 @@ import torch
 from conftest import quiet_trainer, random_loader
 
 import zoo
+from zoo.callbacks import ExportWeights
 from zoo.errors import InvalidArgumentError
 from zoo.families.infogan import InfoGAN, info_loss
-from zoo.metrics.code_recovery import code_recovery, matched_accuracy
+from zoo.metrics.code_recovery import code_recovery, matched_accuracy, shipped_code_recovery
 from zoo.nets.dcgan import DCGANGenerator
-from zoo.nets.infogan import InfoGANGenerator
+from zoo.nets.infogan import InfoGANCodeReader, InfoGANDiscriminator, InfoGANGenerator
+from zoo.serialization import CONFIG_FILE, ENCODER_FILE, save_weights
 
 TINY = dict(noise_dim=8, width=4, q_hidden=8, sample_every=0)
 HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
@@ -170,3 +173,87 @@ def test_code_recovery_mechanics_on_a_tiny_model():
 def test_bad_arguments(kwargs, message):
     with pytest.raises(InvalidArgumentError, match=message):
         InfoGAN(**{**TINY, **kwargs})
+
+
+def test_code_reader_is_q_cut_out_of_d():
+    torch.manual_seed(0)
+    d = InfoGANDiscriminator(categorical=3, continuous=2, width=4, q_hidden=8, learn_std=True).eval()
+    state = torch.random.get_rng_state()
+    reader = d.code_reader()
+    assert torch.equal(torch.random.get_rng_state(), state)  # exporting draws nothing from the global RNG
+    assert isinstance(reader, InfoGANCodeReader) and not reader.reconstructs and not reader.training
+    assert set(reader.state_dict()) == {k for k in d.state_dict() if not k.startswith("head.")}
+    assert reader.encoder_config == {"categorical": 3, "continuous": 2, "width": 4, "img_channels": 1,
+                                     "img_size": 28, "q_hidden": 8, "learn_std": True}
+    x = torch.rand(4, 1, 28, 28) * 2 - 1
+    codes = reader(x)
+    assert codes.shape == (4, 3 + 2)  # the learned log standard deviations stay out
+    for got, want in zip(reader.split(codes), d.read_codes(x)):
+        assert torch.equal(got, want)
+    reader.q[-1].bias.data.add_(1.0)
+    assert not torch.equal(reader(x), codes)  # a copy: D's weights are not shared
+    assert torch.equal(d.code_reader()(x), codes)
+
+
+def test_exported_q_reads_codes_like_the_trained_q_and_scores_recovery(tmp_path, capsys):
+    from zoo.cli import main
+
+    model = InfoGAN(**TINY, learn_std=True, max_g_iters=2)
+    assert model.encoder_network == "D"
+    trainer = quiet_trainer(callbacks=[ExportWeights(tmp_path / "weights", standing_stats_batches=0)])
+    trainer.fit(model, random_loader())
+    folder = tmp_path / "weights"
+    config = json.loads((folder / CONFIG_FILE).read_text())
+    assert config["encoder"]["encoder_class"] == "InfoGANCodeReader" and (folder / ENCODER_FILE).is_file()
+    G = zoo.load(folder)
+    x = torch.rand(7, 1, 28, 28) * 2 - 1
+    logits, means = G.read_codes(x, batch_size=3)
+    want_logits, want_means = model.q_codes(x)
+    assert logits.shape == (7, 10) and means.shape == (7, 2)
+    torch.testing.assert_close(logits, want_logits, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(means, want_means, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(G.encode(x), torch.cat([want_logits, want_means], 1), atol=1e-5, rtol=1e-5)
+    with pytest.raises(InvalidArgumentError, match="InfoGANCodeReader estimates its latent codes, not the whole"):
+        G.reconstruct(x)
+
+    result = shipped_code_recovery(folder, n=60, seed=3, batch_size=25)  # from the folder alone
+    want = code_recovery(model.G_ema, lambda images: model.q_codes(images)[0], n=60, seed=3)
+    assert result["model"] == str(folder) and result["n"] == 60
+    assert result["confusion"] == want["confusion"] and result["accuracy"] == want["accuracy"]
+    assert main(["recovery", str(folder), "--n", "60", "--seed", "3"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["accuracy"] == result["accuracy"] and printed["n"] == 60
+    assert main(["probe", str(folder), "--n-train", "100", "--n-test", "50"]) == 0  # Q's codes as features
+    probed = json.loads(capsys.readouterr().out)
+    assert probed["linear_probe"]["features"] == 12 and "reconstruction_mse" not in probed
+
+
+def test_best_fid_export_ships_the_q_of_the_best_checkpoint(tmp_path):
+    from zoo.metrics.callback import FIDCallback
+    from zoo.metrics.classifier import FashionMNISTNet, export_classifier
+
+    export_classifier(FashionMNISTNet(width=8).eval(), tmp_path / "classifier", {})
+    real = torch.rand(100, 1, 28, 28, generator=torch.Generator().manual_seed(2)) * 2 - 1
+    callback = FIDCallback(every_n_g_iters=1, n_samples=32, real_images=real, classifier=tmp_path / "classifier")
+    export = ExportWeights(tmp_path / "weights", standing_stats_batches=0, weights="best-fid")
+    model = InfoGAN(**TINY, max_g_iters=3)
+    quiet_trainer(callbacks=[callback, export], default_root_dir=tmp_path / "run").fit(model, random_loader())
+    best = torch.load(tmp_path / "run" / "checkpoints" / "best-fid.ckpt", weights_only=True)["state_dict"]
+    reader = zoo.load(tmp_path / "weights").encoder
+    assert isinstance(reader, InfoGANCodeReader)
+    assert all(torch.equal(value, best[f"D.{key}"]) for key, value in reader.state_dict().items())
+
+
+def test_a_model_without_a_code_reader_says_so_in_one_line(tmp_path):
+    g = InfoGANGenerator(noise_dim=4, categorical=3, continuous=2, width=4)
+    with pytest.raises(InvalidArgumentError, match="ships no code reader .*export it again") as err:
+        g.read_codes(torch.zeros(1, 1, 28, 28))
+    assert "\n" not in str(err.value)
+    save_weights(tmp_path, DCGANGenerator(latent_dim=4, width=4))
+    with pytest.raises(InvalidArgumentError, match="code recovery needs an InfoGAN model"):
+        shipped_code_recovery(tmp_path, n=4)
+
+
+@pytest.mark.skipif(not zoo.list_models("infogan-fmnist", pretrained=True), reason="infogan-fmnist is not trained yet")
+def test_bundled_infogan_reads_its_categorical_code_back():  # issue 16, row 3: >= 90% of 10,000 codes
+    assert shipped_code_recovery("infogan-fmnist")["accuracy"] >= 0.9

@@ -156,7 +156,7 @@ class ExportWeights(L.Callback):
             torch.manual_seed(self.grid_seed)
             recompute_batchnorm_stats(generator_ema, self.standing_stats_batches)
         folder = self.dirpath or run_dir(trainer) / "weights"
-        encoder = networks[encoder_name].cpu() if encoder_name else None
+        encoder = pl_module.exported_encoder(networks[encoder_name]).cpu() if encoder_name else None
         save_weights(folder, generator_ema.cpu(), generator_raw.cpu(), encoder=encoder)
         labels = [(i // 8) % generator_ema.num_classes for i in range(64)] if generator_ema.num_classes else None
         grid = image_grid(generator_ema.sample(64, seed=self.grid_seed, labels=labels))

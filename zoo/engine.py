@@ -83,9 +83,16 @@ class GANModule(L.LightningModule):
 
     @property
     def encoder_network(self) -> str | None:
-        """The network exported beside G as the loaded model's encoder (``encoder.safetensors``, ``G.encode``): the
-        first ``zoo.generator.Encoder`` among ``generator_networks``, so a family that trains one ships it."""
+        """The network the loaded model's encoder is exported from (``encoder.safetensors``, ``G.encode``): the
+        first ``zoo.generator.Encoder`` among ``generator_networks``, so a family that trains one ships it. A family
+        whose encoder is part of another network (InfoGAN's Q, a head on D's body) names that network here and
+        overrides ``exported_encoder``."""
         return next((name for name in self.generator_networks if isinstance(getattr(self, name, None), Encoder)), None)
+
+    def exported_encoder(self, network: nn.Module) -> Encoder:
+        """The ``Encoder`` shipped beside G, made from ``network``, a copy of the ``encoder_network`` (the last or
+        the best-fid weights, as ``ExportWeights`` chose): by default that network itself."""
+        return network
 
     @property
     def ddp_networks(self) -> tuple[str, ...]:

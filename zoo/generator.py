@@ -7,7 +7,8 @@ and ``zoo.load(folder)`` can rebuild any zoo generator without knowing its famil
 
 Output convention for every generator: float images ``[n, C, H, W]`` in ``[-1, 1]``.
 
-Encoder families (BiGAN/ALI, VAEGAN, the mode-regularized GAN) ship an ``Encoder`` beside the generator: its config
+Encoder families (BiGAN/ALI, VAEGAN, the mode-regularized GAN) ship an ``Encoder`` beside the generator (and
+InfoGAN its code reader, Q on D's body, whose output is the codes' estimates rather than a whole latent): its config
 under ``config.json``'s ``"encoder"`` key, its weights in ``encoder.safetensors``, read by the same strict reader
 (``zoo.serialization.load_folder``) and attached to the loaded generator, so that ``G.encode(x)`` and
 ``G.reconstruct(x)`` work on the model ``zoo.load`` returns. The encoder is kept outside the generator's module tree
@@ -55,6 +56,9 @@ class Encoder(nn.Module):
     """
 
     latent_dim: int
+    #: whether the output is a whole latent of the generator, so that G(E(x)) reconstructs x; InfoGAN's code reader
+    #: (``zoo.nets.infogan.InfoGANCodeReader``) estimates the latent codes only, not the noise
+    reconstructs: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -155,6 +159,10 @@ class Generator(
         Unconditional models only (an encoder infers no label)."""
         if self.num_classes:
             raise InvalidArgumentError(f"{type(self).__name__} is conditional: reconstruct() decodes latents alone")
+        if not self._require_encoder().reconstructs:
+            raise InvalidArgumentError(f"this {type(self).__name__}'s {type(self.encoder).__name__} estimates its "
+                                       f"latent codes, not the whole latent: there is no G(E(x)) to reconstruct "
+                                       f"(encode() gives the codes' estimates)")
         z = self.encode(x, batch_size=batch_size)
         device = next(self.parameters()).device
         return torch.cat([self(z[i:i + batch_size].to(device)).float().clamp_(-1, 1).cpu()

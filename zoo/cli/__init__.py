@@ -3,7 +3,7 @@
     zoo list [PATTERN]                  models in the index             (zoo/cli/models.py)
     zoo info NAME / zoo sample NAME     one model                       (zoo/cli/models.py)
     zoo fit --config recipes/NAME.yaml  train (LightningCLI)            (zoo/cli/train.py)
-    zoo evaluate / zoo leaderboard      scores                          (zoo/cli/metrics.py)
+    zoo evaluate / leaderboard / probe / recovery   scores              (zoo/cli/metrics.py)
     zoo publish / bundle / convert      maintainers                     (zoo/cli/publish.py, bundle.py, convert.py)
 
 Errors the zoo raises on purpose print as one line, ``error: ...``, with exit code 2. Command modules import what

@@ -1,4 +1,5 @@
-"""``zoo evaluate NAME``, ``zoo leaderboard`` and ``zoo probe NAME`` (an encoder family's scores)."""
+"""``zoo evaluate NAME``, ``zoo leaderboard``, ``zoo probe NAME`` (an encoder family's scores) and ``zoo recovery
+NAME`` (an InfoGAN model's categorical code, read back by its shipped Q)."""
 
 from __future__ import annotations
 
@@ -108,6 +109,22 @@ def cmd_probe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _recovery_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", help="zoo name or weights folder of an InfoGAN model (it ships Q)")
+    p.add_argument("--n", type=int, default=10_000, help="generated images whose code is read back (default 10000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of their latents")
+
+
+def cmd_recovery(args: argparse.Namespace) -> int:
+    import json
+
+    from ..metrics.code_recovery import shipped_code_recovery
+
+    result = shipped_code_recovery(args.name, n=args.n, seed=args.seed)
+    print(json.dumps({k: v for k, v in result.items() if k != "confusion"}, indent=2))
+    return 0
+
+
 COMMANDS = [
     Command("evaluate", "score one model (or a folder of images) with its protocol record (JSON)", _evaluate_args,
             cmd_evaluate),
@@ -115,4 +132,6 @@ COMMANDS = [
             _leaderboard_args, cmd_leaderboard),
     Command("probe", "an encoder model's linear-probe accuracy (vs a random encoder) and reconstruction error (JSON)",
             _probe_args, cmd_probe),
+    Command("recovery", "an InfoGAN model's categorical-code recovery by its shipped Q, best-matched accuracy (JSON)",
+            _recovery_args, cmd_recovery),
 ]

@@ -15,6 +15,9 @@ paper) enters both objectives: D's step minimises it on the step's fakes with D'
 D's parameters), G's step through the frozen D and Q, as in the paper's code. Both lower bounds, in nats, are
 logged (``info/mi_categorical`` <= log 10, ``info/mi_continuous`` <= H but unbounded above for a learned sigma);
 ``q_codes`` reads the codes of any images, and ``zoo.metrics.code_recovery`` scores the categorical code's recovery.
+Q ships with the exported weights as the model's encoder (``encoder_network`` is "D", ``exported_encoder`` cuts
+Q out of it: ``zoo.nets.infogan.InfoGANCodeReader``), so a loaded model reads codes back (``G.read_codes``) and
+``zoo recovery NAME`` scores it with no training code.
 Deviations: DCGAN-style 28x28 networks (the paper's MNIST nets add a 1024-unit layer to each), Adam with the
 paper's learning rates (D 2e-4, G 1e-3, beta1 0.5).
 """
@@ -25,11 +28,11 @@ import math
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..engine import GANModule, loss_precision
 from ..errors import InvalidArgumentError
-from ..nets.infogan import InfoGANDiscriminator, InfoGANGenerator
+from ..nets.infogan import InfoGANCodeReader, InfoGANDiscriminator, InfoGANGenerator
 from ..registry import register_family
 
 LOG_STD_MIN = -5.0
@@ -57,6 +60,8 @@ class InfoGAN(GANModule):
     ``lambda_continuous``, ``learn_std``, ``q_hidden`` (Q's hidden units)."""
 
     network_switches = ("g_dropout",)
+    #: Q, part of D, ships as the loaded model's encoder (its code reader; ``exported_encoder``)
+    encoder_network = "D"
 
     def __init__(self, noise_dim: int = 62, categorical: int = 10, continuous: int = 2, width: int = 64,
                  img_channels: int = 1, img_size: int = 28, lambda_categorical: float = 1.0,
@@ -76,6 +81,10 @@ class InfoGAN(GANModule):
         h = self.hparams
         return InfoGANDiscriminator(h.categorical, h.continuous, h.width, h.img_channels, h.img_size, h.q_hidden,
                                     h.learn_std)
+
+    def exported_encoder(self, network: nn.Module) -> InfoGANCodeReader:
+        """Q alone (D's body + Q's head) from a copy of D: the code reader the exported folder ships."""
+        return network.code_reader()
 
     def scores_and_info(self, fake: Tensor, z: Tensor) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
         """D's scores of ``fake`` = G(z) (with instance noise) and the info loss of Q's reading of them."""

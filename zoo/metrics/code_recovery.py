@@ -5,17 +5,23 @@ each image, and compare with the code that made it. Category k of the code need 
 (a classifier's classes, or a Q whose outputs were permuted), so the score is the accuracy under the best
 one-to-one matching of code values to predictions (the Hungarian algorithm, scipy's ``linear_sum_assignment``, on
 the confusion matrix), beside the accuracy without any matching.
+
+A loaded InfoGAN model ships its Q (``G.read_codes``), so its recovery needs the weights alone:
+
+    from zoo.metrics.code_recovery import shipped_code_recovery
+    shipped_code_recovery("infogan-fmnist")["accuracy"]     # a zoo name or a weights folder; zoo recovery NAME
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
 from ..errors import InvalidArgumentError
-from ..generator import seeded_generator
+from ..generator import Generator, seeded_generator
 
 
 def matched_accuracy(codes: Tensor, predictions: Tensor, num_codes: int, num_predictions: int | None = None) -> dict:
@@ -71,3 +77,21 @@ def code_recovery(generator, reader: Callable[[Tensor], Tensor], n: int = 10_000
         generator.train(was_training)
     result = matched_accuracy(codes, torch.cat(predictions), generator.categorical, width)
     return {**result, "n": n, "seed": seed}
+
+
+def shipped_code_recovery(model: str | os.PathLike | Generator, n: int = 10_000, seed: int = 0,
+                          batch_size: int = 500) -> dict:
+    """``code_recovery`` of an InfoGAN model read back by its own shipped Q (``G.read_codes``): ``model`` is a zoo
+    name, a weights folder or a loaded generator; plus "model" (the name or folder, when given one)."""
+    if isinstance(model, Generator):
+        generator, spec = model, None
+    else:
+        from ..weights import load
+
+        generator, spec = load(model), str(model)
+    if not hasattr(generator, "read_codes"):
+        raise InvalidArgumentError(f"{spec or 'this model'} is a {type(generator).__name__}: code recovery needs an "
+                                   f"InfoGAN model (its generator has latent codes and ships Q to read them)")
+    result = code_recovery(generator, lambda x: generator.read_codes(x, batch_size=batch_size)[0], n=n, seed=seed,
+                           batch_size=batch_size)
+    return {**({"model": spec} if spec else {}), **result}

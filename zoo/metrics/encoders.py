@@ -96,7 +96,10 @@ def reconstruction_grid(generator: Generator, images: Tensor, nrow: int = 8) -> 
 
 def encoder_scores(generator: Generator, *, root=None, n_train: int | None = None, n_test: int | None = None,
                    seed: int = 0) -> dict:
-    """``zoo probe``: the linear probe and the test split's reconstruction error."""
-    test_x, _ = fmnist_split("test", root, n_test)
-    return {"linear_probe": linear_probe(generator, root=root, n_train=n_train, n_test=n_test, seed=seed),
-            "reconstruction_mse": round(reconstruction_error(generator, test_x), 5), "n_reconstructed": len(test_x)}
+    """``zoo probe``: the linear probe and the test split's reconstruction error (not for an encoder that does not
+    reconstruct, such as InfoGAN's code reader, whose probe reads the codes' estimates)."""
+    result = {"linear_probe": linear_probe(generator, root=root, n_train=n_train, n_test=n_test, seed=seed)}
+    if generator.encoder.reconstructs:
+        test_x, _ = fmnist_split("test", root, n_test)
+        result.update(reconstruction_mse=round(reconstruction_error(generator, test_x), 5), n_reconstructed=len(test_x))
+    return result

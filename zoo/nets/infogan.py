@@ -12,6 +12,13 @@ outside it, which this latent cannot express).
 
 D and Q share the DCGAN body; Q's head is linear -> BN -> LeakyReLU -> linear to the categorical logits and the
 continuous codes' means (and log standard deviations, when learned).
+
+Shipping Q: the exported weights folder holds Q as the model's encoder, an ``InfoGANCodeReader`` (D's body + Q's
+head, D's own parameter names without D's score head; ``InfoGANDiscriminator.code_reader``), so that a loaded model
+reads codes back with no training code: ``G.read_codes(x)`` or ``G.encode(x)`` = [categorical logits, continuous
+means]. It is an ``Encoder`` because it maps images to vectors and travels by the same strict, sha256-checked files
+(``encoder.safetensors`` + config.json's ``"encoder"``), but it reads the codes only, not the noise, so it does not
+reconstruct (``Encoder.reconstructs`` is False and ``G.reconstruct`` refuses).
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import InvalidArgumentError, short_repr
-from ..generator import seeded_generator
+from ..generator import Encoder, seeded_generator
 from ..images import image_grid
 from .dcgan import DCGANDiscriminator, DCGANGenerator, init_dcgan
 
@@ -100,6 +107,16 @@ class InfoGANGenerator(DCGANGenerator):
                                        f"[n={n}, {self.continuous}] array of them), got {short_repr(value)}")
         return values
 
+    # ------------------------------------------------------------------ reading the codes back
+    def read_codes(self, x: Tensor, *, batch_size: int = 256) -> tuple[Tensor, Tensor]:
+        """The shipped Q's reading of images ``[n, C, H, W]`` in ``[-1, 1]``: (categorical logits ``[n,
+        categorical]``, continuous codes' means ``[n, continuous]``), float32 on the CPU."""
+        if not isinstance(self.encoder, InfoGANCodeReader):
+            raise InvalidArgumentError(f"this {type(self).__name__} ships no code reader (no encoder.safetensors "
+                                       f"with an InfoGANCodeReader in its weights folder): export it again with "
+                                       f"zoo.callbacks.ExportWeights")
+        return self.encoder.split(self.encode(x, batch_size=batch_size))
+
     # ------------------------------------------------------------------ latent traversals
     @torch.inference_mode()
     def traversal(self, continuous: int = 0, steps: int = 9, *, seed: int = 0) -> Tensor:
@@ -150,10 +167,9 @@ class InfoGANDiscriminator(nn.Module):
         body = DCGANDiscriminator(width, img_channels, img_size)
         self.features, self.head = body.features, body.head
         self.categorical, self.continuous, self.learn_std = categorical, continuous, learn_std
-        outputs = categorical + continuous * (2 if learn_std else 1)
-        self.q = nn.Sequential(nn.Linear(body.head.in_features, q_hidden, bias=False), nn.BatchNorm1d(q_hidden),
-                               nn.LeakyReLU(0.2, inplace=True), nn.Linear(q_hidden, outputs))
-        init_dcgan(self.q)
+        self.config = dict(categorical=categorical, continuous=continuous, width=width, img_channels=img_channels,
+                           img_size=img_size, q_hidden=q_hidden, learn_std=learn_std)
+        self.q = q_head(body.head.in_features, q_hidden, categorical + continuous * (2 if learn_std else 1))
 
     def forward(self, x: Tensor, y: Tensor | None = None, q: bool = False) -> Tensor | tuple[Tensor, Tensor]:
         """D's scores [B]; with ``q=True`` (scores, Q's raw outputs) from one pass (through the DDP wrapper, so
@@ -171,3 +187,46 @@ class InfoGANDiscriminator(nn.Module):
         """Q's reading of images: (categorical logits [B, categorical], continuous means [B, continuous])."""
         logits, mean, _ = self.split_q(self.q(self.features(x)))
         return logits, mean
+
+    def code_reader(self) -> InfoGANCodeReader:
+        """Q as a standalone network (the body and Q's head, without D's score head) with a copy of these weights,
+        on this D's device and dtype, in eval mode: what the exported folder ships as the model's encoder."""
+        with torch.random.fork_rng(devices=[]):  # its initial weights are overwritten: leave the global RNG alone
+            reader = InfoGANCodeReader(**self.config)
+        parameter = next(self.parameters())
+        reader.to(device=parameter.device, dtype=parameter.dtype)
+        reader.load_state_dict({k: v for k, v in self.state_dict().items() if not k.startswith("head.")})
+        return reader.eval()
+
+
+def q_head(in_features: int, q_hidden: int, outputs: int) -> nn.Sequential:
+    """Q's head on D's features: linear -> BN -> LeakyReLU(0.2) -> linear to ``outputs``."""
+    head = nn.Sequential(nn.Linear(in_features, q_hidden, bias=False), nn.BatchNorm1d(q_hidden),
+                         nn.LeakyReLU(0.2, inplace=True), nn.Linear(q_hidden, outputs))
+    init_dcgan(head)
+    return head
+
+
+class InfoGANCodeReader(Encoder):
+    """Q alone: images ``[B, C, H, W]`` in [-1, 1] -> [categorical logits, continuous means] ``[B, categorical +
+    continuous]`` (the learned log standard deviations, with ``learn_std``, are kept in the weights but not
+    returned). Its parameters are D's ``features.*`` and ``q.*``; it estimates the codes only (see the module
+    docstring), so ``reconstructs`` is False."""
+
+    reconstructs = False
+
+    def __init__(self, categorical: int = 10, continuous: int = 2, width: int = 64, img_channels: int = 1,
+                 img_size: int = 28, q_hidden: int = 128, learn_std: bool = False):
+        super().__init__()
+        body = DCGANDiscriminator(width, img_channels, img_size)
+        self.features = body.features
+        self.q = q_head(body.head.in_features, q_hidden, categorical + continuous * (2 if learn_std else 1))
+        self.categorical, self.continuous = categorical, continuous
+        self.latent_dim = categorical + continuous
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.q(self.features(x))[:, :self.latent_dim]
+
+    def split(self, codes: Tensor) -> tuple[Tensor, Tensor]:
+        """``forward``'s output -> (categorical logits, continuous means)."""
+        return codes[:, :self.categorical], codes[:, self.categorical:self.latent_dim]
