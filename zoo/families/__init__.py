@@ -18,6 +18,7 @@ from . import (  # noqa: F401
     modereg,
     pacgan,
     rgan,
+    s3gan,
     sagan,
     sngan,
     triplegan,

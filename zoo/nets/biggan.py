@@ -270,6 +270,13 @@ class BigGANDiscriminator(nn.Module):
         self.linear = sn_dense(c_in, 1, eps=sn_eps)
         self.embed = sn(nn.Embedding(num_classes, c_in), eps=sn_eps)
 
-    def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        h = F.relu(self.blocks(x)).sum(dim=(2, 3))
+    def features(self, x: Tensor) -> Tensor:
+        """The representation h [B, C] the heads read: ReLU of the last block, summed over positions."""
+        return F.relu(self.blocks(x)).sum(dim=(2, 3))
+
+    def project(self, h: Tensor, y: Tensor) -> Tensor:
+        """The score of representation ``h`` with label ``y``: w . h + <embed(y), h>."""
         return self.linear(h).squeeze(1) + (self.embed(y) * h).sum(dim=1)
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        return self.project(self.features(x), y)
