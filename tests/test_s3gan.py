@@ -2,7 +2,10 @@
 stub networks against hand values, label inference by a stub classifier, S2GAN's seeded pre-training, the labelled
 subset as the only labels read, few-step fits of each variant, bad arguments."""
 
+import importlib.util
+import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -14,6 +17,11 @@ from zoo.errors import InvalidArgumentError
 from zoo.families.s3gan import S3GAN, rotation_loss
 from zoo.nets.classifier import FashionMNISTNet
 from zoo.nets.s3gan import S3GANDiscriminator, rotated
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("label_efficiency", ROOT / "benchmarks" / "label_efficiency.py")
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
 
 TINY = dict(latent_dim=6, shared_dim=4, num_classes=10, img_size=16, img_channels=1, width=4,
             channel_multipliers=[1, 1, 1], attention_at=None, d_attention_at=None, ema_start=0, sample_every=0,
@@ -248,6 +256,33 @@ def test_s2gan_pretrains_its_classifier_once_seeded_by_label_seed():
     trainer.fit(one, loader)
     assert all(torch.equal(a, b) for a, b in zip(before, one.C.parameters()))
     assert "classifier_trained" in one.state_dict() and "C.head.weight" in one.state_dict()
+
+
+@pytest.mark.parametrize("variant", ["s2gan", "s3gan"])
+def test_the_benchmark_reads_the_labeller_from_the_checkpoint(variant, tmp_path, monkeypatch, capsys):
+    loader = balanced_loader()
+    model, trainer = fit(loader, variant=variant, label_fraction=0.5, max_g_iters=2)
+    trainer.save_checkpoint(tmp_path / "last.ckpt")
+    state = torch.load(tmp_path / "last.ckpt", weights_only=True)
+    state["hyper_parameters"]["_class_path"] = "zoo.families.s3gan.S3GAN"  # as `zoo fit` (LightningCLI) saves it
+    torch.save(state, tmp_path / "last.ckpt")
+    loaded, g_iters = bench.load_run(tmp_path / "last.ckpt")  # weights_only=True inside
+    assert g_iters == 2 and loaded.hparams.variant == variant
+    images, labels = loader.dataset.tensors
+    expected = model.label_accuracy(images, labels)
+    assert loaded.label_accuracy(images, labels) == expected
+
+    import zoo.data.fashion_mnist as fmnist
+
+    uint8 = ((images + 1) * 127.5).round().to(torch.uint8)  # 16px images at the run's 16px: no resize
+    monkeypatch.setattr(fmnist, "load_fashion_mnist", lambda split, root=None: (uint8, labels))
+    assert bench.main(["--ckpt", str(tmp_path / "last.ckpt"), "--out", str(tmp_path / "record.json")]) == 0
+    record = json.loads((tmp_path / "record.json").read_text())
+    assert record["variant"] == variant and record["label_fraction"] == 0.5 and record["g_iters"] == 2
+    assert set(record["inferred_label_accuracy"]) == {"train", "test"}
+    assert record["inferred_label_accuracy"]["train"]["n"] == 40
+    assert "| train |" in capsys.readouterr().out
+    assert bench.main(["--ckpt", str(tmp_path / "missing.ckpt")]) == 2
 
 
 def test_too_few_labels_for_one_per_class():

@@ -44,8 +44,6 @@ Deviations from the paper (ImageNet at 128px, batch 2048, BigGAN's full architec
 
 from __future__ import annotations
 
-import os
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -172,16 +170,10 @@ class S3GAN(LabelledSubset, BigGAN):
 
     def label_accuracy(self, images: Tensor, labels: Tensor, batch_size: int = 1000) -> dict:
         """How well the inferred labels match ``labels`` (images float in [-1, 1], eval mode): {"accuracy",
-        "per_class", "n"}, as ``zoo.metrics.classifier.class_accuracy``."""
+        "per_class", "n"}, as ``zoo.metrics.classifier.class_accuracy``; ``benchmarks/label_efficiency.py`` scores a
+        run's checkpoint on the train and test splits."""
         net = self.C if self.hparams.variant == "s2gan" else self.D
         return class_accuracy(net, images, labels, self.hparams.num_classes, batch_size, predict=self.class_logits)
-
-    def train_label_accuracy(self, root: str | os.PathLike | None = None) -> dict:
-        """``label_accuracy`` on the Fashion-MNIST train split (the labels the GAN trains with; ``zoo.data``)."""
-        from ..data.fashion_mnist import load_fashion_mnist, to_model_range
-
-        images, labels = load_fashion_mnist("train", root)
-        return self.label_accuracy(to_model_range(images, self.hparams.img_size), labels)
 
     # ------------------------------------------------------------------ the losses
     def rotation_term(self, images: Tensor) -> Tensor:
