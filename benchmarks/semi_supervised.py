@@ -44,8 +44,16 @@ CLASSIFIERS = {
 
 
 def family_of(h: dict) -> str:
-    """The run's family, from a hyperparameter only TripleGAN has (checkpoints of a plain Trainer name no class)."""
-    return "triplegan" if "classifier_width" in h else "improved-gan"
+    """The run's family: from the class path ``zoo fit`` saves with the hyperparameters, else (a plain Trainer's
+    checkpoint) from a hyperparameter only TripleGAN has; any other family is refused in one line."""
+    class_path = h.get("_class_path") or ""
+    known = {"zoo.families.triplegan.TripleGAN": "triplegan", "zoo.families.improved_gan.ImprovedGAN": "improved-gan"}
+    if class_path:
+        if class_path not in known:
+            raise SystemExit(f"error: this run trained {class_path}, which has no semi-supervised classifier: pass "
+                             "the run of recipes/improved-gan-ssl-fmnist.yaml or recipes/triplegan-fmnist.yaml")
+        return known[class_path]
+    return "triplegan" if "pseudo_weight" in h else "improved-gan"
 
 
 def network_from_hparams(h: dict) -> nn.Module:

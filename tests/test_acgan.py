@@ -90,6 +90,9 @@ def test_few_step_fit_trains_the_class_head_and_reloads_from_the_checkpoint(tmp_
     assert torch.isfinite(trainer.callback_metrics["acgan/class_fake"])
     assert not torch.equal(head0, model.D.classes.weight)
     trainer.save_checkpoint(tmp_path / "last.ckpt")
+    checkpoint = torch.load(tmp_path / "last.ckpt", weights_only=True)  # as zoo fit's LightningCLI saves them
+    checkpoint["hyper_parameters"].update(_class_path="zoo.families.acgan.ACGAN", _instantiator="x")
+    torch.save(checkpoint, tmp_path / "last.ckpt")
     loaded = ACGAN.from_checkpoint(tmp_path / "last.ckpt")
     x = torch.rand(5, 1, 28, 28) * 2 - 1
     assert torch.equal(loaded.D.eval().classify(x), model.D.eval().classify(x))

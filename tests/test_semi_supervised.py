@@ -133,3 +133,12 @@ def test_baseline_learns_its_labels():
 def test_benchmark_without_a_checkpoint_says_so(tmp_path, capsys):
     assert bench.main(["--run", str(tmp_path)]) == 2
     assert "pass --run RUN_FOLDER" in capsys.readouterr().err
+
+
+def test_benchmark_tells_the_family_by_class_path_and_refuses_others():
+    assert bench.family_of({"_class_path": "zoo.families.triplegan.TripleGAN"}) == "triplegan"
+    assert bench.family_of({"_class_path": "zoo.families.improved_gan.ImprovedGAN", "classifier_width": 32}) == \
+        "improved-gan"
+    assert bench.family_of({"pseudo_weight": 0.1}) == "triplegan"  # a plain Trainer's checkpoint names no class
+    with pytest.raises(SystemExit, match="S3GAN, which has no semi-supervised classifier"):
+        bench.family_of({"_class_path": "zoo.families.s3gan.S3GAN", "classifier_width": 32})

@@ -102,6 +102,7 @@ class ACGAN(GANModule):
         """The model of a training checkpoint (``runs/.../checkpoints/last.ckpt``), read with the weights-only
         loader."""
         state = torch.load(path, map_location="cpu", weights_only=True)
-        model = cls(**state["hyper_parameters"])
+        # zoo fit (LightningCLI) also saves "_class_path" / "_instantiator" beside the constructor's arguments
+        model = cls(**{k: v for k, v in state["hyper_parameters"].items() if not k.startswith("_")})
         model.load_state_dict(state["state_dict"])
         return model
