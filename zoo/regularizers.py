@@ -13,6 +13,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from .errors import InvalidArgumentError
+
 Critic = Callable[[Tensor], Tensor]
 
 
@@ -175,3 +177,11 @@ class OrthogonalRegularization(Regularizer):
             term = (gram - torch.diag_embed(torch.diagonal(gram))).pow(2).sum()
             total = term if total is None else total + term
         return None if total is None else self.beta * total
+
+
+def refuse_input_penalties(family: str, regularizers) -> None:
+    """Input-gradient penalties take D as a function of an image alone; a family whose D reads more refuses them."""
+    for reg in regularizers or ():
+        if type(reg).d_penalty is not Regularizer.d_penalty:
+            raise InvalidArgumentError(f"{type(reg).__name__} penalises D's gradient in its image input, which "
+                                       f"{family}'s discriminator does not take alone: drop it from regularizers")

@@ -28,16 +28,8 @@ from ..layers import reparameterize
 from ..nets.bigan import JointDiscriminator
 from ..nets.dcgan import DCGANEncoder
 from ..registry import register_family
-from ..regularizers import Regularizer
+from ..regularizers import refuse_input_penalties
 from .dcgan import DCGANNetworks
-
-
-def refuse_input_penalties(family: str, regularizers) -> None:
-    """Input-gradient penalties take D as a function of an image alone; a family whose D reads more refuses them."""
-    for reg in regularizers or ():
-        if type(reg).d_penalty is not Regularizer.d_penalty:
-            raise InvalidArgumentError(f"{type(reg).__name__} penalises D's gradient in its image input, which "
-                                       f"{family}'s discriminator does not take alone: drop it from regularizers")
 
 
 @register_family("bigan")

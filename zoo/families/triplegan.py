@@ -55,7 +55,7 @@ from ..metrics.classifier import class_accuracy
 from ..nets.cgan import ConditionalDCGANGenerator, LabelMapDiscriminator
 from ..nets.classifier import FashionMNISTNet
 from ..registry import register_family
-from .bigan import refuse_input_penalties
+from ..regularizers import refuse_input_penalties
 
 
 def classifier_adversarial_loss(log_probs: Tensor, sampled: Tensor, pair_scores: Tensor) -> Tensor:

@@ -40,7 +40,7 @@ from ..losses import gaussian_kl
 from ..nets.dcgan import DCGANEncoder
 from ..nets.vaegan import FeatureDiscriminator
 from ..registry import register_family
-from .bigan import refuse_input_penalties
+from ..regularizers import refuse_input_penalties
 from .dcgan import DCGANNetworks
 
 REAL, RECONSTRUCTED, GENERATED = 0, 1, 2  # the three-class D's classes
