@@ -8,7 +8,7 @@ from conftest import quiet_trainer, random_loader
 from zoo.errors import InvalidArgumentError
 from zoo.families.bigan import BiGAN
 from zoo.nets.bigan import JointDiscriminator
-from zoo.regularizers import R1, WeightClipping
+from zoo.regularizers import R1, HistoricalAveraging, WeightClipping
 
 
 def small(**kwargs):
@@ -92,3 +92,26 @@ def test_few_step_fit_trains_g_and_e_together_and_is_deterministic(stochastic):
     assert model.encoder_network == "E" and model.ddp_networks == ("G", "E", "D")
     again, _, _ = run()
     assert all(torch.equal(a, b) for a, b in zip(model.E.parameters(), again.E.parameters()))
+
+
+def test_weight_penalties_reach_the_joint_discriminator():
+    """A weight penalty on D (historical averaging) is added and logged; input-gradient penalties are refused."""
+    torch.manual_seed(0)
+    plain, averaged = small(), small(regularizers=[HistoricalAveraging(0.5)])
+    averaged.load_state_dict(plain.state_dict())
+    real = torch.rand(4, 1, 28, 28) * 2 - 1
+    torch.manual_seed(1)
+    base, _ = plain.discriminator_loss(real, None)
+    with torch.no_grad():  # the second call's penalty: 0.5 * ||theta_2 - mean(theta_1, theta_2)||^2, by hand
+        for p in averaged.D.parameters():
+            p.add_(0.1)
+    averaged.regularizers[0].d_weight_penalty(averaged.D)  # the first update's parameters: theta_1
+    with torch.no_grad():
+        for p in averaged.D.parameters():
+            p.sub_(0.1)
+    torch.manual_seed(1)
+    loss, logs = averaged.discriminator_loss(real, None)
+    count = sum(p.numel() for p in averaged.D.parameters())
+    by_hand = 0.5 * count * 0.05 ** 2  # each parameter 0.05 from the mean of the two
+    assert logs["reg/HistoricalAveraging"].item() == pytest.approx(by_hand, rel=1e-4)
+    assert (loss - base).item() == pytest.approx(by_hand, rel=1e-4)

@@ -282,13 +282,15 @@ class GANModule(L.LightningModule):
                 "d/fake_score": loss_precision(fake_scores.detach()).mean()}
         return self.discriminator_penalties(loss, logs, real, fake, labels)
 
-    def discriminator_penalties(self, loss: Tensor, logs: dict[str, Tensor], real: Tensor, fake: Tensor,
-                                labels: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
+    def discriminator_penalties(self, loss: Tensor, logs: dict[str, Tensor], real: Tensor | None = None,
+                                fake: Tensor | None = None,
+                                labels: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:
         """``loss`` plus every regularizer's penalty on D (at ``real`` / ``fake``, and on D's weights), each
-        logged; ``fake`` carries no gradient to G."""
+        logged; ``fake`` carries no gradient to G. Without ``real`` (a D that does not judge an image alone:
+        BiGAN's, VAEGAN's, which refuse input penalties) only the weight penalties."""
         for reg in self.regularizers:
-            for penalty in (reg.d_penalty(lambda x: self.discriminate(x, labels), real, fake),
-                            reg.d_weight_penalty(self.D)):
+            input_penalty = None if real is None else reg.d_penalty(lambda x: self.discriminate(x, labels), real, fake)
+            for penalty in (input_penalty, reg.d_weight_penalty(self.D)):
                 if penalty is not None:
                     loss = loss + penalty
                     logs[f"reg/{type(reg).__name__}"] = penalty.detach()

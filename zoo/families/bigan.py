@@ -77,12 +77,7 @@ class BiGAN(DCGANNetworks, GANModule):
         loss = self.adversarial_d_loss(real_scores, fake_scores)
         logs = {"loss/d_adv": loss.detach(), "d/real_score": real_scores.detach().mean(),
                 "d/fake_score": fake_scores.detach().mean()}
-        for reg in self.regularizers:
-            penalty = reg.d_weight_penalty(self.D)
-            if penalty is not None:
-                loss = loss + penalty
-                logs[f"reg/{type(reg).__name__}"] = penalty.detach()
-        return loss, logs
+        return self.discriminator_penalties(loss, logs)  # D's weight penalties (input ones are refused)
 
     def generator_loss(self, real: Tensor, labels: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
         real_scores, fake_scores = self.pair_scores(real)

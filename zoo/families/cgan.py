@@ -34,8 +34,22 @@ def wrong_labels(labels: Tensor, num_classes: int) -> Tensor:
     return (labels + offset) % num_classes
 
 
+class CGANNetworks:
+    """build_generator/build_discriminator: CGAN's networks (``zoo.nets.cgan``) from the hparams; TripleGAN uses
+    them too."""
+
+    def build_generator(self) -> ConditionalDCGANGenerator:
+        h = self.hparams
+        return ConditionalDCGANGenerator(h.latent_dim, h.num_classes, h.class_names, h.embed_dim, h.width,
+                                         h.img_channels, h.img_size, dropout=h.g_dropout)
+
+    def build_discriminator(self) -> LabelMapDiscriminator:
+        h = self.hparams
+        return LabelMapDiscriminator(h.num_classes, h.label_channels, h.width, h.img_channels, h.img_size)
+
+
 @register_family("cgan")
-class CGAN(GANModule):
+class CGAN(CGANNetworks, GANModule):
     """Args beyond the engine's: ``embed_dim`` (G's class embedding), ``label_channels`` (D's label map channels),
     ``mismatch`` (the three-term D loss)."""
 
@@ -54,14 +68,6 @@ class CGAN(GANModule):
             raise InvalidArgumentError("mismatch is not combined with label_smoothing / label_noise / label_flip: "
                                        "choose one")
 
-    def build_generator(self) -> ConditionalDCGANGenerator:
-        h = self.hparams
-        return ConditionalDCGANGenerator(h.latent_dim, h.num_classes, h.class_names, h.embed_dim, h.width,
-                                         h.img_channels, h.img_size, dropout=h.g_dropout)
-
-    def build_discriminator(self) -> LabelMapDiscriminator:
-        h = self.hparams
-        return LabelMapDiscriminator(h.num_classes, h.label_channels, h.width, h.img_channels, h.img_size)
 
     def discriminator_loss(self, real: Tensor, labels: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
         loss, logs = super().discriminator_loss(real, labels)

@@ -52,10 +52,10 @@ from ..data.labels import LabelledSubset
 from ..engine import GANModule, loss_precision
 from ..errors import InvalidArgumentError
 from ..metrics.classifier import class_accuracy
-from ..nets.cgan import ConditionalDCGANGenerator, LabelMapDiscriminator
 from ..nets.classifier import FashionMNISTNet
 from ..registry import register_family
 from ..regularizers import refuse_input_penalties
+from .cgan import CGANNetworks
 
 
 def classifier_adversarial_loss(log_probs: Tensor, sampled: Tensor, pair_scores: Tensor) -> Tensor:
@@ -82,7 +82,7 @@ def running_stats_kept(module: nn.Module):
 
 
 @register_family("triplegan")
-class TripleGAN(LabelledSubset, GANModule):
+class TripleGAN(LabelledSubset, CGANNetworks, GANModule):
     """Args beyond the engine's: ``embed_dim`` and ``label_channels`` (CGAN's networks), ``classifier_width``
     (C's width), ``semi_supervised_labels`` and ``label_seed`` (the labelled subset), ``alpha``, ``pseudo_weight``
     (alpha_P) and ``pseudo_start`` (G iterations without R_P)."""
@@ -117,14 +117,6 @@ class TripleGAN(LabelledSubset, GANModule):
         super().__init__(loss=loss, **kwargs)
         self.C = FashionMNISTNet(classifier_width, num_classes)
 
-    def build_generator(self) -> ConditionalDCGANGenerator:
-        h = self.hparams
-        return ConditionalDCGANGenerator(h.latent_dim, h.num_classes, h.class_names, h.embed_dim, h.width,
-                                         h.img_channels, h.img_size, dropout=h.g_dropout)
-
-    def build_discriminator(self) -> LabelMapDiscriminator:
-        h = self.hparams
-        return LabelMapDiscriminator(h.num_classes, h.label_channels, h.width, h.img_channels, h.img_size)
 
     def labelled_subset_spec(self) -> tuple[int, int, int]:
         h = self.hparams

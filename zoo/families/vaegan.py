@@ -107,12 +107,7 @@ class VAEGAN(DCGANNetworks, GANModule):
         logs = {"loss/d_adv": loss.detach(), "d/real_score": as_real(scores[0].detach()).mean(),
                 "d/fake_score": as_real(scores[2].detach()).mean(),
                 "d/reconstructed_score": as_real(scores[1].detach()).mean()}
-        for reg in self.regularizers:
-            penalty = reg.d_weight_penalty(self.D)
-            if penalty is not None:
-                loss = loss + penalty
-                logs[f"reg/{type(reg).__name__}"] = penalty.detach()
-        return loss, logs
+        return self.discriminator_penalties(loss, logs)  # D's weight penalties (input ones are refused)
 
     def generator_loss(self, real: Tensor, labels: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
         h = self.hparams
