@@ -26,12 +26,12 @@ from ..engine import GANModule, loss_precision
 from ..errors import InvalidArgumentError
 from ..metrics.classifier import class_accuracy
 from ..nets.acgan import AuxiliaryClassifierDiscriminator
-from ..nets.cgan import ConditionalDCGANGenerator
 from ..registry import register_family
+from .cgan import CGANNetworks
 
 
 @register_family("acgan")
-class ACGAN(GANModule):
+class ACGAN(CGANNetworks, GANModule):  # CGAN's generator; D below (a class head, no label input)
     """Args beyond the engine's: ``embed_dim`` (G's class embedding), ``class_weight`` (w above)."""
 
     network_switches = ("g_dropout",)
@@ -42,11 +42,6 @@ class ACGAN(GANModule):
         if not class_weight >= 0:
             raise InvalidArgumentError(f"class_weight must be >= 0, got {class_weight}")
         super().__init__(loss=loss, **kwargs)
-
-    def build_generator(self) -> ConditionalDCGANGenerator:
-        h = self.hparams
-        return ConditionalDCGANGenerator(h.latent_dim, h.num_classes, h.class_names, h.embed_dim, h.width,
-                                         h.img_channels, h.img_size, dropout=h.g_dropout)
 
     def build_discriminator(self) -> AuxiliaryClassifierDiscriminator:
         h = self.hparams
