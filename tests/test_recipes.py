@@ -51,6 +51,8 @@ def test_shipped_recipe_trains_on_two_processes_and_exits(recipe, tmp_path):
     images = generator.sample(2, seed=0, labels=[0, 1] if generator.num_classes else None)
     assert images.shape == (2, generator.img_channels, generator.img_size, generator.img_size)
     assert (run / "weights" / "training.json").is_file() and list((run / "samples").glob("*.png"))
+    training = json.loads((run / "weights" / "training.json").read_text())
+    assert training["devices"] == 2 and "gpu" not in training  # two CPU processes, no GPU named
 
 
 def test_two_process_run_ended_by_max_steps(tmp_path):

@@ -20,7 +20,7 @@ from torchvision.utils import save_image
 from .curves import plot_curves
 from .errors import ZooError
 from .images import image_grid  # noqa: F401  (re-exported)
-from .machine import git_commit, machine_record
+from .machine import git_commit, gpu_record, machine_record
 from .serialization import GRID_FILE, TRAINING_FILE, atomic_write, atomic_write_bytes, save_weights
 
 
@@ -164,7 +164,8 @@ class ExportWeights(L.Callback):
         training = {"g_iters": pl_module.g_iters, "d_iters": pl_module.d_iters, "global_step": trainer.global_step,
                     "wall_time_s": round(wall_time, 1), "uninterrupted": self._start_g_iters == 0,
                     "resumed_at_g_iter": self._start_g_iters or None, "precision": str(trainer.precision),
-                    "devices": trainer.world_size, **selection, **machine_record(), "commit": self._commit,
+                    "devices": trainer.world_size, **selection, **machine_record(), **gpu_record(pl_module.device),
+                    "commit": self._commit,
                     "torch": torch.__version__, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d")}
         atomic_write_bytes(folder / TRAINING_FILE, (json.dumps(training, indent=2) + "\n").encode())
         curves = self._plot(trainer)

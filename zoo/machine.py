@@ -40,6 +40,11 @@ def machine_record() -> dict:
             "load_average_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None}
 
 
+def gpu_record(device: torch.device) -> dict:
+    """The GPU a run trained on (``{"gpu": name}``); empty for a CPU run, so CPU records keep their fields."""
+    return {"gpu": torch.cuda.get_device_name(device)} if device.type == "cuda" else {}
+
+
 def git_commit(path: str | os.PathLike | None = None) -> str | None:
     """The checkout's commit, with "-dirty" when tracked files differ from it; None outside a git checkout."""
     cwd = Path(path or Path(__file__).resolve().parent)
