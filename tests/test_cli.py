@@ -96,6 +96,13 @@ def test_list_and_info(capsys):
     assert out.startswith("biggan-fmnist: biggan on fashion-mnist, 32x32")
     assert "classes:  10 (conditional: T-shirt" in out
     assert "protocol: fmnist-cnn features, 10000 samples, seed 0" in out
+    training = zoo.info("biggan-fmnist")["training"]
+    assert f"training: {training['g_iters']:,} G iterations" in out and f"{training['threads']} CPU threads)" in out
+    gpu_trained = next(n for n in zoo.list_models(pretrained=True) if (zoo.info(n).get("training") or {}).get("gpu"))
+    assert main(["info", gpu_trained]) == 0  # a run on a shared GPU says so, not "1 threads"
+    training = zoo.info(gpu_trained)["training"]
+    assert f"({training['precision']}, {training['gpu']} shared by {training['concurrent_runs']} runs)" in \
+        capsys.readouterr().out
     assert main(["info", "biggan-fmnist", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["name"] == "biggan-fmnist"
 
