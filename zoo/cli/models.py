@@ -89,9 +89,11 @@ def cmd_info(args: argparse.Namespace) -> int:
     lines.append(f"recipe:   {e.recipe or '-'}")
     training = e.training or {}
     if training.get("g_iters"):
-        where = (f"{training['gpu']}" + (f" shared by {training['concurrent_runs']} runs"
-                                         if training.get("concurrent_runs", 1) > 1 else "")
-                 if training.get("gpu") else f"{training.get('threads', '?')} CPU threads")
+        if training.get("gpu"):  # concurrent_runs: other runs that shared the card, so the wall time is not a solo one
+            shared = training.get("concurrent_runs", 1)
+            where = training["gpu"] + (f" shared by {shared} runs" if shared > 1 else "")
+        else:
+            where = f"{training.get('threads', '?')} CPU threads"
         lines.append(f"training: {training['g_iters']:,} G iterations in {training.get('wall_time_s', 0) / 60:.0f} min"
                      f" ({training.get('precision', '?')}, {where})")
     for score in e.scores:
