@@ -205,6 +205,14 @@ def test_checkpoint_write_interrupted_keeps_the_previous_checkpoint(tmp_path, mo
     assert torch.load(path, weights_only=True)["version"] == 1 and temporary_files(path.parent) == []
 
 
+def test_gpu_record_names_the_card_of_a_cuda_run_only(monkeypatch):
+    from zoo.machine import gpu_record
+
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device: f"card at {device}")
+    assert gpu_record(torch.device("cuda", 0)) == {"gpu": "card at cuda:0"}
+    assert gpu_record(torch.device("cpu")) == {}
+
+
 def test_export_weights_training_json_interrupted(tmp_path, monkeypatch):
     from zoo.callbacks import ExportWeights
     from zoo.serialization import GRID_FILE, TRAINING_FILE
@@ -218,7 +226,7 @@ def test_export_weights_training_json_interrupted(tmp_path, monkeypatch):
     callback._start, callback._start_g_iters, callback._commit = time.perf_counter(), 0, None
     callback.on_train_end(trainer, module)
     first = json.loads((folder / TRAINING_FILE).read_text())
-    assert first["g_iters"] == 10 and (folder / GRID_FILE).stat().st_size > 0
+    assert first["g_iters"] == 10 and (folder / GRID_FILE).stat().st_size > 0 and "gpu" not in first
 
     real_replace = os.replace
 

@@ -145,6 +145,7 @@ class ExportWeights(L.Callback):
         if not trainer.is_global_zero:
             return
         wall_time = time.perf_counter() - self._start
+        trained_on = gpu_record(next(pl_module.G.parameters()).device)  # before the copies below move to the CPU
         generator_ema = copy.deepcopy(pl_module.G_ema).float()
         generator_raw = copy.deepcopy(pl_module.G).float().eval()
         networks = {"G_ema": generator_ema, "G": generator_raw}
@@ -164,7 +165,7 @@ class ExportWeights(L.Callback):
         training = {"g_iters": pl_module.g_iters, "d_iters": pl_module.d_iters, "global_step": trainer.global_step,
                     "wall_time_s": round(wall_time, 1), "uninterrupted": self._start_g_iters == 0,
                     "resumed_at_g_iter": self._start_g_iters or None, "precision": str(trainer.precision),
-                    "devices": trainer.world_size, **selection, **machine_record(), **gpu_record(pl_module.device),
+                    "devices": trainer.world_size, **selection, **machine_record(), **trained_on,
                     "commit": self._commit,
                     "torch": torch.__version__, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d")}
         atomic_write_bytes(folder / TRAINING_FILE, (json.dumps(training, indent=2) + "\n").encode())
