@@ -68,7 +68,6 @@ class CGAN(CGANNetworks, GANModule):
             raise InvalidArgumentError("mismatch is not combined with label_smoothing / label_noise / label_flip: "
                                        "choose one")
 
-
     def discriminator_loss(self, real: Tensor, labels: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
         loss, logs = super().discriminator_loss(real, labels)
         if not self.hparams.mismatch:

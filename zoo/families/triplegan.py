@@ -117,7 +117,6 @@ class TripleGAN(LabelledSubset, CGANNetworks, GANModule):
         super().__init__(loss=loss, **kwargs)
         self.C = FashionMNISTNet(classifier_width, num_classes)
 
-
     def labelled_subset_spec(self) -> tuple[int, int, int]:
         h = self.hparams
         return h.semi_supervised_labels, h.num_classes, h.label_seed
