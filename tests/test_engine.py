@@ -326,3 +326,23 @@ def test_foreach_optimizers_update_exactly_like_the_per_tensor_loop(name, kwargs
         results.append(params)
     assert all(torch.equal(a, b) for a, b in zip(*results))
     assert not torch.equal(results[0][0], start[0])
+
+
+def test_attribute_fast_path_stores_plain_values_and_still_registers_modules(monkeypatch):
+    """GANModule.__setattr__ skips torch's table checks for a plain attribute it already has (Lightning sets
+    _current_fx_name around every hook call), and leaves modules, parameters and tensors to torch."""
+    model = DCGAN(**TINY)
+    calls = []
+    original = torch.nn.Module.__setattr__
+    monkeypatch.setattr(torch.nn.Module, "__setattr__", lambda self, k, v: (self is model and calls.append(k), original(self, k, v)))
+    model._current_fx_name = "training_step"  # present since __init__: stored without torch's checks
+    model._phase = "D"
+    assert calls == [] and model._current_fx_name == "training_step" and model._phase == "D"
+
+    model.probe = None  # new name: torch's path
+    model.probe = torch.nn.Linear(2, 2)  # a module over a plain attribute: registered, as torch does
+    assert calls == ["probe", "probe"]
+    assert "probe" in model._modules and "probe" not in model.__dict__
+    model.weight_probe = None
+    model.weight_probe = torch.nn.Parameter(torch.zeros(1))
+    assert "weight_probe" in model._parameters and "weight_probe" not in model.__dict__
