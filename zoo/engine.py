@@ -102,9 +102,9 @@ class GANModule(L.LightningModule):
 
     def __setattr__(self, name: str, value: Any) -> None:
         # Lightning sets _current_fx_name around every hook call (~40 times a step) and the engine its step state;
-        # torch's Module.__setattr__ checks the parameter, module and buffer tables first (~5 us each, ~0.2 ms a
-        # step: 1.5% of the WGAN-28 step). A name already in __dict__ is none of those (torch keeps them apart),
-        # so a value that is no tensor or Module can be stored directly, with the same effect.
+        # torch's Module.__setattr__ checks the parameter, module and buffer tables first (measured 1.8 us a call
+        # against 0.6 us here: ~50 us of a ~11 ms WGAN-28 step). A name already in __dict__ is none of those (torch
+        # keeps them apart), so a value that is no tensor or Module can be stored directly, with the same effect.
         if name in self.__dict__ and not isinstance(value, (Tensor, nn.Module)):
             object.__setattr__(self, name, value)
         else:
