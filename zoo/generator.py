@@ -131,7 +131,8 @@ class Generator(
         if self.encoder is None:
             raise InvalidArgumentError(
                 f"this {type(self).__name__} ships no encoder (no encoder.safetensors in its weights folder): "
-                f"encode() and reconstruct() need a model of an encoder family (bigan, vaegan, modereg)")
+                f"encode() needs a model of a family that ships one (bigan, vaegan, modereg; infogan's Q gives its "
+                f"codes), reconstruct() one of the first three")
         return self.encoder
 
     def _check_images(self, x: Any) -> torch.Tensor:
