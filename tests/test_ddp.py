@@ -90,6 +90,20 @@ def test_gradient_penalty_accumulation_bf16_and_unsynchronised_batchnorm_under_d
     assert ckpt["gan_counters"] == {"d_iters": 4, "g_iters": 2}
 
 
+def test_unsynchronised_batchnorm_statistics_of_every_trained_network_agree_across_ranks(tmp_path):
+    """TripleGAN trains a third network, the classifier C, in G's step: its BatchNorm statistics (and D's) are
+    averaged with G's, so every rank holds, and rank 0 exports, the same C."""
+    model = {"class_path": "zoo.families.triplegan.TripleGAN",
+             "init_args": {"latent_dim": 8, "width": 4, "classifier_width": 4, "semi_supervised_labels": 10,
+                           "max_g_iters": 2, "sample_every": 0}}
+    dump = {"class_path": "subprocess_callbacks.DumpState", "init_args": {"folder": str(tmp_path / "ranks")}}
+    fit(write_config(tmp_path, model, batch_size=8, devices=2, dirpath="triple", extra_callbacks=[dump]))
+    rank0, rank1 = (torch.load(tmp_path / "ranks" / f"rank{r}.pt", weights_only=True) for r in (0, 1))
+    c_stats = [k for k in rank0 if k.startswith("C.") and k.endswith("running_mean")]
+    assert c_stats and any(rank0[k].abs().max() > 0 for k in c_stats)  # C's statistics moved
+    assert all(torch.equal(rank0[k], rank1[k]) for k in rank0), [k for k in rank0 if not torch.equal(rank0[k], rank1[k])]
+
+
 def test_strategy_is_registered_and_refuses_the_unused_parameter_search():
     from lightning.pytorch.strategies import StrategyRegistry
 

@@ -10,8 +10,9 @@ wrapper only of the network it is updating (``GANModule.net``): each backward al
 gradients (bucketed, overlapped with the backward), with no unused-parameter search.
 
 - Buffers are not broadcast at every forward (``broadcast_buffers=False``): a BatchNorm D called twice per step
-  would otherwise raise autograd's in-place error (pytorch#110363). G's buffers (BatchNorm statistics) are averaged
-  across processes before each EMA update, so G and G_ema are identical on every rank.
+  would otherwise raise autograd's in-place error (pytorch#110363). The buffers (BatchNorm statistics) of every
+  trained network (G, D, and a family's extra ones: an encoder, TripleGAN's C) are averaged across processes before
+  each EMA update, so every network and G_ema are identical on every rank.
 - ``--trainer.sync_batchnorm true`` converts G's and D's BatchNorm layers (not G_ema's) to ``SyncBatchNorm``
   (BigGAN's cross-replica BN): torch's SyncBatchNorm on GPUs, ``CPUSyncBatchNorm`` on CPU processes.
 - All processes start from rank 0's weights; the engine draws the latents of the global batch and keeps its slice,
@@ -147,11 +148,12 @@ class GANDDPStrategy(DDPStrategy):
         return self._wrappers.get(name)
 
     @torch.no_grad()
-    def average_buffers(self, module: nn.Module) -> None:
-        """Average ``module``'s floating-point buffers across processes (no-op when they are synchronised)."""
+    def average_buffers(self, *modules: nn.Module) -> None:
+        """Average the modules' floating-point buffers across processes, in one all-reduce (no-op when they are
+        synchronised)."""
         if not self._wrappers or self._sync_bn:
             return
-        buffers = [b for b in module.buffers() if b.is_floating_point()]
+        buffers = [b for module in modules for b in module.buffers() if b.is_floating_point()]
         if buffers:
             flat = torch.cat([b.reshape(-1) for b in buffers])
             dist.all_reduce(flat)

@@ -515,8 +515,9 @@ class GANModule(L.LightningModule):
     @torch.no_grad()
     def update_ema(self) -> None:
         strategy = self._trainer.strategy if self._trainer is not None else None
-        if hasattr(strategy, "average_buffers"):  # BatchNorm statistics differ per rank unless synchronised
-            strategy.average_buffers(self.G)
+        if hasattr(strategy, "average_buffers"):  # BatchNorm statistics differ per rank unless synchronised: G's,
+            # and those of every network that ships or is evaluated (TripleGAN's C, an encoder, InfoGAN's D body)
+            strategy.average_buffers(*(getattr(self, name) for name in self.ddp_networks))
         ema_params = list(self.G_ema.parameters())
         params = [p.detach() for p in self.G.parameters()]
         if self.g_iters <= self.hparams.ema_start or self.hparams.ema_decay == 0:
