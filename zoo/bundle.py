@@ -80,7 +80,7 @@ def bundle(name: str, source: Path, recipe: Path, dataset: str, *, description: 
         channels=generator.img_channels,
         latent_dim=generator.latent_dim,
         num_classes=generator.num_classes,
-        class_names=class_names or entry.get("class_names"),
+        class_names=class_names or generator.class_names or entry.get("class_names"),  # config.json has them
         weights={"bundled": name,
                  "sha256": {f: sha256_file(target / f) for f in PINNED_FILES
                             if (target / f).is_file()}},

@@ -1,0 +1,30 @@
+"""``zoo bundle``: the index entry it writes for a run's weights folder."""
+
+import json
+import shutil
+from pathlib import Path
+
+import zoo.bundle
+import zoo.registry
+from zoo.bundle import bundle
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_bundle_takes_the_class_names_from_the_weights_config(tmp_path, monkeypatch):
+    """A conditional model's class names come from its config.json (cgan-fmnist's index entry once lost them)."""
+    source = tmp_path / "run" / "weights"
+    shutil.copytree(ROOT / "zoo" / "weights" / "cgan-fmnist", source)
+    monkeypatch.setattr(zoo.bundle, "WEIGHTS_DIR", tmp_path / "weights")
+    monkeypatch.setattr(zoo.registry, "INDEX_FILE", tmp_path / "index.json")
+    (tmp_path / "index.json").write_text("{}\n")
+    names = json.loads((source / "config.json").read_text())["class_names"]
+
+    entry = bundle("cgan-fmnist", source, ROOT / "recipes" / "cgan-fmnist.yaml", "fashion-mnist")
+    assert entry["num_classes"] == 10 and entry["class_names"] == names
+    assert json.loads((tmp_path / "index.json").read_text())["cgan-fmnist"]["class_names"] == names
+    assert (tmp_path / "weights" / "cgan-fmnist" / "model.safetensors").is_file()
+
+    given = [f"c{i}" for i in range(10)]  # an explicit list still wins
+    assert bundle("cgan-fmnist", source, ROOT / "recipes" / "cgan-fmnist.yaml", "fashion-mnist",
+                  class_names=given)["class_names"] == given
