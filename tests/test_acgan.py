@@ -63,6 +63,20 @@ def test_objectives_by_hand():
     assert g_logs["acgan/g_class"].item() == pytest.approx(math.log(2), rel=1e-6)
 
 
+def test_fake_class_weight_scales_only_the_class_term_on_fakes():
+    real = torch.stack([torch.full((1, 4, 4), 1.0), torch.full((1, 4, 4), -1.0)])
+    labels = torch.tensor([0, 1])
+    adversarial = (softplus(-1.0) + softplus(1.0)) / 2 + softplus(0.0)
+    for weight in (0.0, 0.25):  # 0: the class head learns from real images only
+        model = stubbed(class_weight=0.5, fake_class_weight=weight)
+        assert model.hparams.fake_class_weight == weight
+        loss, logs = model.discriminator_loss(real, labels)
+        assert loss.item() == pytest.approx(adversarial + 0.5 * (softplus(-2.0) + weight * math.log(2)), rel=1e-6)
+        assert logs["acgan/class_fake"].item() == pytest.approx(math.log(2), rel=1e-6)  # still logged
+        g_loss, _ = model.generator_loss(real, labels)  # G's class term does not change
+        assert g_loss.item() == pytest.approx(softplus(0.0) + 0.5 * math.log(2), rel=1e-6)
+
+
 def test_classifier_accuracy_by_hand():
     model = stubbed()
     images = torch.tensor([1.0, 2.0, -1.0, 3.0]).view(4, 1, 1, 1).expand(4, 1, 4, 4)
@@ -111,5 +125,7 @@ def test_test_split_accuracy():
 def test_bad_arguments():
     with pytest.raises(InvalidArgumentError, match="class_weight must be >= 0"):
         ACGAN(**TINY, class_weight=-1.0)
+    with pytest.raises(InvalidArgumentError, match="fake_class_weight must be >= 0"):
+        ACGAN(**TINY, fake_class_weight=float("nan"))
     with pytest.raises(InvalidArgumentError, match="networks do not implement pack"):
         ACGAN(**TINY, pack=2)
