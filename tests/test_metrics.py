@@ -126,6 +126,11 @@ def test_class_coverage_numbers():
     # a class with 1 of 100 samples (a tenth of its share is 1) counts; none does not
     stray = coverage_from_predictions(torch.tensor([0] * 99 + [1]), 10, requested=torch.zeros(100, dtype=torch.long))
     assert stray["classes_covered"] == 2 and stray["label_accuracy"] == pytest.approx(0.99)
+    assert stray["label_accuracy_per_class"] == [0.99] + [None] * 9  # only class 0 was asked for
+    # per requested class: class 0 asked 4 times, right 3; class 2 asked twice, right once; class 1 never asked
+    mixed = coverage_from_predictions(torch.tensor([0, 0, 0, 1, 2, 0]), 3, requested=torch.tensor([0, 0, 0, 0, 2, 2]))
+    assert mixed["label_accuracy"] == pytest.approx(4 / 6)
+    assert mixed["label_accuracy_per_class"] == [0.75, None, 0.5]
 
 
 def tiny_generator(**kwargs) -> DCGANGenerator:

@@ -4,7 +4,8 @@ For ``n`` samples the classifier's predicted classes form a histogram ``p`` over
 ``classes_covered`` (classes that receive at least a tenth of their uniform share n/K, so a few stray
 misclassifications do not count as coverage), ``kl_uniform`` = KL(p || uniform) = log K - H(p) in nats (0 for a
 perfectly balanced model, log K when everything is one class), the histogram itself, and, for class-conditional
-models, ``label_accuracy``: how often the classifier agrees with the label that was asked for.
+models, ``label_accuracy``: how often the classifier agrees with the label that was asked for, over all samples and
+per requested class (``label_accuracy_per_class``, None for a class never asked for).
 """
 
 from __future__ import annotations
@@ -38,7 +39,11 @@ def coverage_from_predictions(predictions: Tensor, num_classes: int, requested: 
         "class_histogram": counts.tolist(),
     }
     if requested is not None:
-        out["label_accuracy"] = float((predictions == requested.flatten()).double().mean())
+        requested = requested.flatten()
+        correct = (predictions.flatten() == requested).double()
+        out["label_accuracy"] = float(correct.mean())
+        out["label_accuracy_per_class"] = [round(float(correct[requested == c].mean()), 4)
+                                           if (requested == c).any() else None for c in range(num_classes)]
     return out
 
 
