@@ -147,6 +147,17 @@ def test_card_without_scores(tiny_zoo, tmp_path):
     assert "Not scored yet" in card.text
 
 
+def test_card_lists_the_measurements_of_the_index_entry(tiny_zoo, tmp_path):
+    build_repo_folder("tiny-fmnist", tmp_path / "pub", "org/tiny-fmnist")
+    assert "beyond the image metrics" not in (tmp_path / "pub" / "README.md").read_text()
+    recovery = {"accuracy": 0.9875, "n": 400, "command": "zoo recovery x"}
+    tiny_zoo["tiny-fmnist"]["measurements"] = {"code_recovery": recovery}
+    zoo.registry.write_index(tiny_zoo)
+    build_repo_folder("tiny-fmnist", tmp_path / "pub2", "org/tiny-fmnist")
+    card = (tmp_path / "pub2" / "README.md").read_text()
+    assert "- code recovery: 0.9875 (400 samples), by `zoo recovery x`" in card
+
+
 def test_card_metrics_accepts_the_score_layouts():
     protocol = {"extractor": "x"}
     rows = card_metrics([

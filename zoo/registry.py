@@ -37,6 +37,7 @@ FIELD_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "recipe": ((str, type(None)), "a string or null"), "num_classes": ((int,), "an integer >= 0"),
     "class_names": ((list, type(None)), "a list of strings or null"), "license": ((str,), "a string"),
     "description": ((str,), "a string"), "training": ((dict,), "an object"), "scores": ((list,), "a list"),
+    "measurements": ((dict,), "an object"),
 }
 
 
