@@ -81,8 +81,8 @@ class ModelEntry:
     provenance: str = ""  # for maintainers: where the weights came from and how their pins were found
     training: dict[str, Any] = field(default_factory=dict)
     scores: list[dict[str, Any]] = field(default_factory=list)
-    # the family's mechanism measured on these weights (InfoGAN's code recovery, a classifier head's accuracy),
-    # by name, each with the command that measured it
+    # the family's mechanism measured on this model or its training run (InfoGAN's code recovery, a classifier
+    # head's accuracy), by name, each with the command that measured it
     measurements: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
