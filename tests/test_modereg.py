@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from conftest import quiet_trainer, random_loader
 
 from zoo.families.modereg import ModeRegularizedGAN
+from zoo.layers import running_stats_frozen
 
 
 def test_generator_objective_by_hand():
@@ -23,6 +24,41 @@ def test_generator_objective_by_hand():
     mode = F.softplus(-model.D(reconstruction)).mean()
     assert loss.item() == pytest.approx((adversarial + 0.5 * geometric + 0.25 * mode).item(), rel=1e-5)
     assert logs["modereg/geometric"].item() == pytest.approx(geometric.item(), rel=1e-5)
+
+
+def batchnorm_state(module):
+    return [(m.running_mean.clone(), m.running_var.clone(), int(m.num_batches_tracked))
+            for m in module.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+
+
+def test_running_stats_frozen_normalises_by_the_batch_and_keeps_the_running_statistics():
+    torch.manual_seed(0)
+    bn = torch.nn.BatchNorm2d(3, momentum=0.3).train()
+    x = torch.randn(4, 3, 5, 5) * 3 + 2
+    before = batchnorm_state(bn)
+    with running_stats_frozen(bn):
+        y = bn(x)
+    by_hand = (x - x.mean((0, 2, 3), keepdim=True)) / (x.var((0, 2, 3), unbiased=False, keepdim=True) + bn.eps).sqrt()
+    torch.testing.assert_close(y, by_hand, atol=1e-5, rtol=1e-5)  # the batch's statistics, as always in training
+    for got, want in zip(batchnorm_state(bn), before):
+        assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1]) and got[2] == want[2]
+    assert bn.momentum == 0.3
+    bn(x)  # outside the block the statistics move again
+    assert batchnorm_state(bn)[0][2] == 1 and not torch.equal(bn.running_mean, before[0][0])
+
+
+@pytest.mark.parametrize("variant", ["regularized", "mdgan"])
+def test_g_running_statistics_come_from_z_alone(variant):
+    """G's BatchNorm statistics (which G_ema copies and samples with) see G(z) batches, never G(E(x)) ones."""
+    torch.manual_seed(0)
+    model = ModeRegularizedGAN(latent_dim=8, width=4, variant=variant, sample_every=0).train()
+    real = torch.rand(6, 1, 28, 28) * 2 - 1
+    before = batchnorm_state(model.G)
+    reconstruction = model.reconstruct(real)
+    assert reconstruction.shape == real.shape
+    assert all(torch.equal(a[0], b[0]) and a[2] == b[2] for a, b in zip(batchnorm_state(model.G), before))
+    model.generator_loss(real, None)  # regularized: one G(z) forward and one G(E(x)); mdgan's manifold step: G(E(x))
+    assert [s[2] for s in batchnorm_state(model.G)] == [1 if variant == "regularized" else 0] * len(before)
 
 
 def test_the_encoder_trains_with_g():

@@ -24,6 +24,25 @@ def inference_shortcuts(enabled: bool) -> Iterator[None]:
         _INFERENCE_SHORTCUTS[0] = previous
 
 
+@contextlib.contextmanager
+def running_stats_frozen(module: nn.Module) -> Iterator[None]:
+    """Inside the block, ``module``'s BatchNorm layers in training mode normalise by the batch as usual but leave
+    their running statistics and batch count as they were. For a generator fed something other than its prior's
+    latents (an encoder's codes): the running statistics, which sampling in eval mode uses, describe G(z) alone."""
+    norms = [m for m in module.modules()
+             if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats and m.training]
+    saved = [(m.momentum, m.num_batches_tracked.clone()) for m in norms]
+    for m in norms:
+        m.momentum = 0.0  # running = (1 - 0) * running + 0 * batch
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for m, (momentum, count) in zip(norms, saved):
+                m.momentum = momentum
+                m.num_batches_tracked.copy_(count)
+
+
 def shortcuts_apply(module: nn.Module) -> bool:
     """True when ``module`` may take an inference shortcut: eval mode, no autograd, shortcuts switched on."""
     return not module.training and not torch.is_grad_enabled() and _INFERENCE_SHORTCUTS[0]

@@ -36,6 +36,7 @@ from torch import Tensor
 
 from ..engine import GANModule, loss_precision
 from ..errors import InvalidArgumentError
+from ..layers import running_stats_frozen
 from ..nets.dcgan import DCGANEncoder
 from ..registry import register_family
 from .dcgan import DCGANNetworks
@@ -68,6 +69,14 @@ class ModeRegularizedGAN(DCGANNetworks, GANModule):
     def encode(self, x: Tensor) -> Tensor:
         return self.net("E")(x)
 
+    def reconstruct(self, real: Tensor) -> Tensor:
+        """G(E(x)). G's BatchNorm layers normalise this batch by its own statistics but do not fold them into their
+        running statistics: E's codes are not z ~ N(0, I), and G_ema, which copies those statistics, samples from
+        z. Measured on a run of the recipe at 8,210 iterations: G_ema with the mixed statistics scored an in-training
+        FID of 14.1 (grey, striped grids), with statistics of G(z) alone 3.8."""
+        with running_stats_frozen(self.G):
+            return self.generate(self.encode(real))
+
     @property
     def mdgan_step(self) -> str | None:
         """MDGAN's step of the current G iteration: "manifold" (even) or "diffusion" (odd); None otherwise."""
@@ -80,7 +89,7 @@ class ModeRegularizedGAN(DCGANNetworks, GANModule):
         if step is None:
             return super().discriminator_loss(real, labels)
         with torch.no_grad():
-            reconstruction = self.generate(self.encode(real))
+            reconstruction = self.reconstruct(real)
             if step == "manifold":  # D1: x real, G(E(x)) fake
                 positive, negative, name = real, reconstruction, "D"
             else:  # D2: G(E(x)) real, G(z) fake
@@ -103,7 +112,7 @@ class ModeRegularizedGAN(DCGANNetworks, GANModule):
             loss, logs = 0.0, {}
         else:
             loss, logs = super().generator_loss(real, labels)  # -log D(G(z))
-        reconstruction = self.generate(self.encode(real))
+        reconstruction = self.reconstruct(real)
         geometric = (reconstruction - real).pow(2).mean()
         mode = F.softplus(-loss_precision(self.discriminate(reconstruction))).mean()  # -log sigmoid(D(G(E(x))))
         logs.update({"modereg/geometric": geometric.detach(), "modereg/mode": mode.detach()})
