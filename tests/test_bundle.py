@@ -4,6 +4,8 @@ import json
 import shutil
 from pathlib import Path
 
+from PIL import Image
+
 import zoo.bundle
 import zoo.registry
 from zoo.bundle import bundle
@@ -28,3 +30,20 @@ def test_bundle_takes_the_class_names_from_the_weights_config(tmp_path, monkeypa
     given = [f"c{i}" for i in range(10)]  # an explicit list still wins
     assert bundle("cgan-fmnist", source, ROOT / "recipes" / "cgan-fmnist.yaml", "fashion-mnist",
                   class_names=given)["class_names"] == given
+
+
+def test_bundle_writes_an_infogan_models_traversal_grids(tmp_path, monkeypatch):
+    source = tmp_path / "run" / "weights"
+    shutil.copytree(ROOT / "zoo" / "weights" / "infogan-fmnist", source)
+    for grid in source.glob("traversal_c*.png"):
+        grid.unlink()  # a run's weights folder has none
+    monkeypatch.setattr(zoo.bundle, "WEIGHTS_DIR", tmp_path / "weights")
+    monkeypatch.setattr(zoo.registry, "INDEX_FILE", tmp_path / "index.json")
+    (tmp_path / "index.json").write_text("{}\n")
+
+    bundle("infogan-fmnist", source, ROOT / "recipes" / "infogan-fmnist.yaml", "fashion-mnist")
+    written = sorted(p.name for p in (tmp_path / "weights" / "infogan-fmnist").glob("traversal_c*.png"))
+    assert written == ["traversal_c1.png", "traversal_c2.png"]  # one per continuous code
+    for name in written:  # the shipped grids are what zoo bundle writes
+        assert Image.open(tmp_path / "weights" / "infogan-fmnist" / name).size == \
+            Image.open(ROOT / "zoo" / "weights" / "infogan-fmnist" / name).size

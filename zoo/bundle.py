@@ -27,6 +27,7 @@ from .serialization import (
     RAW_FILE,
     TRAINING_FILE,
     build_generator,
+    load_folder,
     read_config,
     sha256_file,
 )
@@ -70,6 +71,8 @@ def bundle(name: str, source: Path, recipe: Path, dataset: str, *, description: 
             if (source / file).stat().st_size > MAX_BYTES:
                 raise InvalidArgumentError(f"{source / file} is over 10 MB: bundle a smaller model or publish it")
             shutil.copyfile(source / file, target / file)
+    if hasattr(generator, "save_traversal_grids"):  # InfoGAN ships its latent traversals beside grid.png
+        load_folder(target).save_traversal_grids(target)
     index = read_index()
     entry = index.get(name, {})
     entry.update(
