@@ -4,6 +4,7 @@
     python benchmarks/modes.py --estimate 200       # time 200 G iterations per family and predict the full run
     python benchmarks/modes.py --stacked            # stacked Fashion-MNIST (1000 modes), 4 families
     python benchmarks/modes.py --quick              # smoke run of both parts (seconds): tiny budget, 1 seed
+    python benchmarks/modes.py --stacked --families modereg --update   # rerun some rows, keep the others
 
 Both parts train with the zoo's own engine (``GANModule`` under a Lightning Trainer): each family's registered
 class with its loss, regularizers, n_critic, unrolling, packing, encoder or one-step mode; on the 2-D data the
@@ -21,7 +22,9 @@ networks are swapped for small MLPs (``VectorNetworks``), as in the papers' toy 
   real stacked test-split images shows what the classifier's own errors allow.
 
 Writes ``modes.json`` (every run) and ``MODES.md`` (tables and protocol) beside this file, or under ``--out``; a
-``--stacked`` run updates the stacked section and keeps the 2-D one, and the reverse.
+``--stacked`` run updates the stacked section and keeps the 2-D one, and the reverse. ``--update`` reruns only
+``--families`` under the part's recorded protocol and replaces their rows; the part keeps its original provenance
+and lists each rerun's command, commit and wall time beside it.
 """
 
 from __future__ import annotations
@@ -307,7 +310,7 @@ def markdown(report: dict) -> str:
         lines += ["## 2-D Gaussian mixtures", "",
                   f"Command `{two_d['command']}`, {two_d['date']}, commit {two_d['commit']}, {two_d['cpu']}; "
                   f"{c['workers']} worker process(es) of {c['threads']} thread(s); wall time "
-                  f"{two_d['seconds']:.0f} s ({two_d['cpu_seconds']:.0f} CPU s in the runs).", "",
+                  f"{two_d['seconds']:.0f} s ({two_d['cpu_seconds']:.0f} CPU s in the runs).", *rerun_lines(two_d), "",
                   "**Protocol.** Data: a ring of 8 Gaussians (radius 2, std 0.02) and a 5x5 grid (centres at -4, -2, "
                   "0, 2, 4, std 0.05), `zoo.data.mixtures`, fed to the networks divided by 2.5 (ring) and 5 (grid) "
                   "to fit the tanh output. "
@@ -350,7 +353,7 @@ def markdown(report: dict) -> str:
         c = stacked["config"]
         lines += ["## Stacked Fashion-MNIST (1000 modes)", "",
                   f"Command `{stacked['command']}`, {stacked['date']}, commit {stacked['commit']}, {stacked['cpu']}, "
-                  f"{c['threads']} thread(s); wall time {stacked['seconds']:.0f} s.", "",
+                  f"{c['threads']} thread(s); wall time {stacked['seconds']:.0f} s.", *rerun_lines(stacked), "",
                   "**Protocol.** Training data: 60,000 images whose three channels are Fashion-MNIST train images "
                   f"drawn at random (seed {c['seed']}), so 10^3 = 1000 modes. Every family trains {c['iters']:,} "
                   f"generator iterations, batch {c['batch_size']}, DCGAN networks of width {c['width']} with 3 "
@@ -371,6 +374,12 @@ def markdown(report: dict) -> str:
                          f"{r['seconds']:.0f} | {per_k:.0f} |")
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def rerun_lines(record: dict) -> list[str]:
+    """One line per ``--update`` rerun of some rows of a part, after the part's own provenance."""
+    return [f"Rows rerun later: {', '.join(r['families'])}, command `{r['command']}`, {r['date']}, commit "
+            f"{r['commit']}, {r['cpu']}; wall time {r['seconds']:.0f} s." for r in record.get("reruns", [])]
 
 
 def verdict_lines(agg: dict, mixtures: list[str]) -> list[str]:
@@ -396,11 +405,42 @@ def machine_line() -> str:
     return f"{cpu_model()}, {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"
 
 
-def write(out: Path, part: str, record: dict) -> None:
-    """Merge ``record`` as ``part`` into modes.json (keeping the other part) and regenerate MODES.md."""
+def merge_rerun(old: dict | None, new: dict, part: str) -> dict:
+    """The ``part`` record ``old`` with the runs of ``new`` (a rerun of some of its families under the same
+    protocol) in place of those families' runs; the rerun's provenance is appended to ``old["reruns"]``."""
+    from zoo.errors import InvalidArgumentError
+
+    if old is None:
+        raise InvalidArgumentError(f"--update replaces rows of the existing {part} part, and modes.json has none: "
+                                   "run the whole part first (without --update)")
+    protocol = lambda config: {k: v for k, v in config.items() if k != "families"}  # noqa: E731
+    if protocol(old["config"]) != protocol(new["config"]):
+        changed = sorted(k for k in protocol(old["config"]) | protocol(new["config"])
+                         if old["config"].get(k) != new["config"].get(k))
+        raise InvalidArgumentError(f"--update must keep the part's protocol, but {', '.join(changed)} differ from the "
+                                   "recorded run: drop those options, or rerun the whole part without --update")
+    rerun = new["config"]["families"]
+    unknown = sorted(set(rerun) - set(old["config"]["families"]))
+    if unknown:
+        raise InvalidArgumentError(f"--update replaces existing rows; {unknown} have none: run the whole part "
+                                   "without --update to add families")
+    order = old["config"]["families"]
+    runs = [r for r in old["runs"] if r["family"] not in rerun] + new["runs"]
+    merged = {**old, "runs": sorted(runs, key=lambda r: order.index(r["family"]))}  # stable: seeds keep their order
+    if part == "two_d":
+        merged["aggregate"] = aggregate_2d(merged["runs"])
+        merged["cpu_seconds"] = round(sum(r["cpu_seconds"] for r in merged["runs"]), 1)
+    merged["reruns"] = [*old.get("reruns", []), {"families": rerun, **{k: new[k] for k in
+                                                 ("command", "date", "commit", "cpu", "seconds")}}]
+    return merged
+
+
+def write(out: Path, part: str, record: dict, update: bool = False) -> None:
+    """Merge ``record`` as ``part`` into modes.json (keeping the other part; with ``update``, only its families'
+    rows of that part, ``merge_rerun``) and regenerate MODES.md."""
     json_path = out / "modes.json"
     report = json.loads(json_path.read_text()) if json_path.is_file() else {}
-    report[part] = record
+    report[part] = merge_rerun(report.get(part), record, part) if update else record
     atomic_write_bytes(json_path, (json.dumps(report, indent=1) + "\n").encode())
     atomic_write_bytes(out / "MODES.md", markdown(report).encode())
     print(f"wrote {json_path} and {out / 'MODES.md'}")
@@ -413,6 +453,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iters", type=int, help="generator iterations per run (2-D default 800, stacked 5000)")
     parser.add_argument("--seeds", type=int, default=5, help="2-D seeds 0..N-1 (default 5)")
     parser.add_argument("--families", nargs="+", help="a subset of the families (default: all of the part's)")
+    parser.add_argument("--update", action="store_true",
+                        help="rerun only --families under the part's recorded protocol and replace their rows")
     parser.add_argument("--workers", type=int, default=2, help="2-D: parallel processes (default 2)")
     parser.add_argument("--threads", type=int, help="torch threads per process (2-D default 1, stacked 2)")
     parser.add_argument("--estimate", type=int, metavar="ITERS",
@@ -423,6 +465,8 @@ def main(argv: list[str] | None = None) -> int:
     from zoo.errors import InvalidArgumentError
     from zoo.machine import git_commit
 
+    if args.update and not args.families:
+        raise InvalidArgumentError("--update reruns some rows: name them with --families")
     command = "python benchmarks/modes.py " + " ".join(argv if argv is not None else sys.argv[1:])
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -440,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
                   "threads": args.threads or (1 if args.quick else 2)}
         record = stacked_part(config)
         record.update(common, seconds=round(time.perf_counter() - started, 1))
-        write(out, "stacked", record)
+        write(out, "stacked", record, update=args.update)
         return 0
     families = args.families or list(FAMILIES_2D)
     unknown = sorted(set(families) - set(FAMILIES_2D))
@@ -463,7 +507,7 @@ def main(argv: list[str] | None = None) -> int:
               "cpu_seconds": round(sum(r["cpu_seconds"] for r in runs), 1),
               "num_modes": {m: len(MIXTURES[m]().centres) for m in MIXTURES},
               "aggregate": aggregate_2d(runs), "runs": runs}
-    write(out, "two_d", record)
+    write(out, "two_d", record, update=args.update)
     return 0
 
 

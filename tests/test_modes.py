@@ -117,3 +117,55 @@ def test_unknown_family_is_a_one_line_error(tmp_path):
     result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "modes.py"), "--quick", "--families", "nope",
                              "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and result.stderr.strip().splitlines()[-1].startswith("error: unknown 2-D families")
+
+
+def _modes_cli(*args, out):
+    return subprocess.run([sys.executable, str(REPO / "benchmarks" / "modes.py"), "--quick", *args, "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_update_reruns_some_rows_and_keeps_the_others(tmp_path):
+    assert _modes_cli("--families", "gan-ns", "lsgan", out=tmp_path).returncode == 0
+    before = json.loads((tmp_path / "modes.json").read_text())["two_d"]
+    result = _modes_cli("--families", "lsgan", "--update", out=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    after = json.loads((tmp_path / "modes.json").read_text())["two_d"]
+    # the other family's runs and the part's own provenance are untouched; the rerun is listed beside it
+    def rows(part, family=None):
+        return sorted((r["family"], r["mixture"], r["seed"], r["modes"], r["seconds"]) for r in part["runs"]
+                      if family in (None, r["family"]))
+
+    assert rows(after, "gan-ns") == rows(before, "gan-ns") and len(rows(after)) == len(rows(before)) == 4
+    assert after["commit"] == before["commit"] and after["command"] == before["command"]
+    assert after["config"] == before["config"] and after["aggregate"].keys() == before["aggregate"].keys()
+    assert [r["families"] for r in after["reruns"]] == [["lsgan"]]
+    assert after["reruns"][0]["command"].endswith("--families lsgan --update --out " + str(tmp_path))
+    assert "Rows rerun later: lsgan, command `python benchmarks/modes.py --quick --families lsgan --update" in (
+        tmp_path / "MODES.md").read_text()
+    # a rerun under another protocol, of a family without a row, or without --families is refused in one line
+    for args, message in ((["--families", "lsgan", "--update", "--iters", "21"], "must keep the part's protocol"),
+                          (["--families", "wgan", "--update"], "have none"),
+                          (["--update"], "name them with --families")):
+        result = _modes_cli(*args, out=tmp_path)
+        assert result.returncode == 2 and message in result.stderr.strip().splitlines()[-1], result.stderr[-2000:]
+    assert json.loads((tmp_path / "modes.json").read_text())["two_d"] == after  # nothing written by a refusal
+
+
+def test_update_merges_by_hand():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import modes
+
+    provenance = {"command": "c0", "date": "d0", "commit": "a", "cpu": "x", "seconds": 9.0}
+    old = {**provenance, "config": {"iters": 5, "families": ["dcgan", "pacgan", "modereg"]},
+           "runs": [{"family": "dcgan", "modes": 1}, {"family": "pacgan", "modes": 2},
+                    {"family": "modereg", "modes": 3}]}
+    new = {**provenance, "command": "c1", "commit": "b", "seconds": 2.0,
+           "config": {"iters": 5, "families": ["modereg"]}, "runs": [{"family": "modereg", "modes": 30}]}
+    merged = modes.merge_rerun(old, new, "stacked")
+    assert [r["modes"] for r in merged["runs"]] == [1, 2, 30] and merged["commit"] == "a"
+    assert merged["reruns"] == [{"families": ["modereg"], "command": "c1", "date": "d0", "commit": "b", "cpu": "x",
+                                 "seconds": 2.0}]
+    with pytest.raises(InvalidArgumentError, match="iters differ"):
+        modes.merge_rerun(old, {**new, "config": {"iters": 6, "families": ["modereg"]}}, "stacked")
+    with pytest.raises(InvalidArgumentError, match="has none"):
+        modes.merge_rerun(None, new, "stacked")
