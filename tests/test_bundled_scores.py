@@ -42,3 +42,10 @@ def test_bundled_fmnist_model_meets_the_thresholds(name):
 
 def test_the_check_covers_the_bundled_models():
     assert len(BUNDLED) >= 20 and "sngan-fmnist" in BUNDLED and "biggan-fmnist" in BUNDLED
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_bundled_model_ships_its_sample_grid(name):
+    # FAMILIES.md's weights folder holds grid.png, and LEADERBOARD.md links it: in a clone, not only where it was
+    # bundled (a root-level ignore rule once kept 14 of them out of git)
+    assert (WEIGHTS_DIR / read_index()[name]["weights"]["bundled"] / "grid.png").is_file()
