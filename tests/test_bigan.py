@@ -119,10 +119,12 @@ def test_weight_penalties_reach_the_joint_discriminator():
     assert (loss - base).item() == pytest.approx(by_hand, rel=1e-4)
 
 
-@pytest.mark.skipif(not zoo.list_models("bigan-fmnist", pretrained=True), reason="bigan-fmnist is not trained yet")
-def test_bundled_bigan_encoder_beats_a_random_one_and_matches_the_index():  # issue 16, row 6
-    recorded = zoo.info("bigan-fmnist")["measurements"]
-    G = zoo.load("bigan-fmnist")
+@pytest.mark.parametrize("name", ["bigan-fmnist", "ali-fmnist"])
+def test_bundled_encoder_beats_a_random_one_and_matches_the_index(name):  # issue 16, row 6
+    if not zoo.list_models(name, pretrained=True):
+        pytest.skip(f"{name} is not trained yet")
+    recorded = zoo.info(name)["measurements"]
+    G = zoo.load(name)
     probe = linear_probe(G)  # the whole train split (fit) and test split (score), as `zoo probe`
     assert probe["accuracy"] >= probe["random_encoder_accuracy"] + 0.02
     assert probe["accuracy"] == pytest.approx(recorded["linear_probe"]["accuracy"], abs=3e-3)
