@@ -405,25 +405,30 @@ def machine_line() -> str:
     return f"{cpu_model()}, {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"
 
 
-def merge_rerun(old: dict | None, new: dict, part: str) -> dict:
-    """The ``part`` record ``old`` with the runs of ``new`` (a rerun of some of its families under the same
-    protocol) in place of those families' runs; the rerun's provenance is appended to ``old["reruns"]``."""
+def check_rerun(old: dict | None, config: dict, part: str) -> None:
+    """Refuse (one line) a ``--update`` rerun under ``config`` that cannot replace rows of the recorded ``part``:
+    checked before the rerun trains anything, and again when it is merged."""
     from zoo.errors import InvalidArgumentError
 
     if old is None:
         raise InvalidArgumentError(f"--update replaces rows of the existing {part} part, and modes.json has none: "
                                    "run the whole part first (without --update)")
-    protocol = lambda config: {k: v for k, v in config.items() if k != "families"}  # noqa: E731
-    if protocol(old["config"]) != protocol(new["config"]):
-        changed = sorted(k for k in protocol(old["config"]) | protocol(new["config"])
-                         if old["config"].get(k) != new["config"].get(k))
+    protocol = lambda c: {k: v for k, v in c.items() if k != "families"}  # noqa: E731
+    if protocol(old["config"]) != protocol(config):
+        changed = sorted(k for k in protocol(old["config"]) | protocol(config) if old["config"].get(k) != config.get(k))
         raise InvalidArgumentError(f"--update must keep the part's protocol, but {', '.join(changed)} differ from the "
                                    "recorded run: drop those options, or rerun the whole part without --update")
-    rerun = new["config"]["families"]
-    unknown = sorted(set(rerun) - set(old["config"]["families"]))
+    unknown = sorted(set(config["families"]) - set(old["config"]["families"]))
     if unknown:
         raise InvalidArgumentError(f"--update replaces existing rows; {unknown} have none: run the whole part "
                                    "without --update to add families")
+
+
+def merge_rerun(old: dict | None, new: dict, part: str) -> dict:
+    """The ``part`` record ``old`` with the runs of ``new`` (a rerun of some of its families under the same
+    protocol) in place of those families' runs; the rerun's provenance is appended to ``old["reruns"]``."""
+    check_rerun(old, new["config"], part)
+    rerun = new["config"]["families"]
     order = old["config"]["families"]
     runs = [r for r in old["runs"] if r["family"] not in rerun] + new["runs"]
     merged = {**old, "runs": sorted(runs, key=lambda r: order.index(r["family"]))}  # stable: seeds keep their order
@@ -433,6 +438,12 @@ def merge_rerun(old: dict | None, new: dict, part: str) -> dict:
     merged["reruns"] = [*old.get("reruns", []), {"families": rerun, **{k: new[k] for k in
                                                  ("command", "date", "commit", "cpu", "seconds")}}]
     return merged
+
+
+def recorded_part(out: Path, part: str) -> dict | None:
+    """``part`` of ``out``/modes.json as last written (None if there is none)."""
+    json_path = out / "modes.json"
+    return json.loads(json_path.read_text()).get(part) if json_path.is_file() else None
 
 
 def write(out: Path, part: str, record: dict, update: bool = False) -> None:
@@ -482,6 +493,8 @@ def main(argv: list[str] | None = None) -> int:
                   "width": 8 if args.quick else 32, "latent_dim": 64, "seed": 0,
                   "samples": 200 if args.quick else 26_000, "min_count": 1, "families": families,
                   "threads": args.threads or (1 if args.quick else 2)}
+        if args.update:
+            check_rerun(recorded_part(out, "stacked"), config, "stacked")
         record = stacked_part(config)
         record.update(common, seconds=round(time.perf_counter() - started, 1))
         write(out, "stacked", record, update=args.update)
@@ -500,6 +513,8 @@ def main(argv: list[str] | None = None) -> int:
         estimate = estimate_2d(config, args.estimate)
         print(json.dumps(estimate, indent=1))
         return 0
+    if args.update:
+        check_rerun(recorded_part(out, "two_d"), config, "two_d")
     tasks = [(f, m, s, config) for s in config["seed_list"] for m in MIXTURES for f in families]
     tasks.sort(key=lambda task: -COST.get(task[0], 1.0))  # the slowest first: the workers finish together
     runs = run_tasks(tasks, run_2d, config["workers"])

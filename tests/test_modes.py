@@ -148,6 +148,7 @@ def test_update_reruns_some_rows_and_keeps_the_others(tmp_path):
                           (["--update"], "name them with --families")):
         result = _modes_cli(*args, out=tmp_path)
         assert result.returncode == 2 and message in result.stderr.strip().splitlines()[-1], result.stderr[-2000:]
+        assert "[1/" not in result.stdout  # refused before any run trained, not after
     assert json.loads((tmp_path / "modes.json").read_text())["two_d"] == after  # nothing written by a refusal
 
 
