@@ -26,9 +26,10 @@ def test_pulling_away_term_by_hand():
     assert pulling_away_term(codes).item() == pytest.approx(0.25)
 
 
-@pytest.mark.parametrize("style,power", [("dcgan", 2), ("began", 1)])
-def test_autoencoder_energy_is_the_reconstruction_error(style, power):
-    D = AutoencoderDiscriminator(width=4, code_dim=8, style=style).eval()
+@pytest.mark.parametrize("style,energy,power", [("dcgan", None, 2), ("began", None, 1), ("dcgan", "l1", 1),
+                                                ("began", "l2", 2)])
+def test_autoencoder_energy_is_the_reconstruction_error(style, energy, power):
+    D = AutoencoderDiscriminator(width=4, code_dim=8, style=style, energy=energy).eval()
     x = torch.rand(3, 1, 28, 28) * 2 - 1
     code, reconstruction = D.autoencode(x)
     assert code.shape == (3, 8) and reconstruction.shape == x.shape
@@ -61,6 +62,18 @@ def test_began_controller_follows_its_update_rule_and_stays_in_0_1():
         assert 0.0 <= k_after <= 1.0
     assert recorder.rows[0][0] == 0.0  # k_0 = 0
     assert any(row[3] in (0.0, 1.0) for row in recorder.rows)  # the clip was exercised
+
+
+def test_began_dcgan_networks_keep_the_l1_energy():
+    from zoo.nets.dcgan import DCGANGenerator
+
+    model = BEGAN(latent_dim=8, width=4, networks="dcgan", sample_every=0)
+    assert isinstance(model.G, DCGANGenerator) and model.D.style == "dcgan"
+    x = torch.rand(2, 1, 28, 28) * 2 - 1
+    model.D.eval()
+    torch.testing.assert_close(model.D(x), (model.D.autoencode(x)[1] - x).abs().flatten(1).mean(1))
+    with pytest.raises(InvalidArgumentError, match="networks must be"):
+        BEGAN(networks="resnet")
 
 
 def test_began_d_loss_weighs_the_fakes_by_k():

@@ -9,7 +9,9 @@ distributions it matches the distributions of reconstruction losses:
 a proportional controller that holds E[L(G(z))] = gamma E[L(x)]; gamma (the diversity ratio) trades diversity for
 quality. The convergence measure M_global = L(x) + |gamma L(x) - L(G(z_G))| and k_t are logged at every generator
 update (``began/M_global``, ``began/k``). Networks as the paper: ELU, no BatchNorm, nearest-neighbour upsampling,
-G = the decoder architecture (``zoo.nets.autoencoder``). The paper's optimiser is Adam(1e-4) with its betas at
+G = the decoder architecture (``zoo.nets.autoencoder``). ``networks="dcgan"`` swaps both for DCGAN's (DCGAN's G,
+EBGAN's BatchNorm autoencoder D) with the same L1 energy and controller: a deviation from the paper for small
+data where its ELU networks collapse (recipes/began-fmnist.yaml says which one its weights use). The paper's optimiser is Adam(1e-4) with its betas at
 (0.5, 0.999) here; its lr halving when M stalls is replaced by the engine's lr_schedule. On several processes
 k_t follows the losses averaged over all of them. D-side regularizer penalties are not applied to its D loss.
 """
@@ -24,26 +26,33 @@ from torch import Tensor
 from ..engine import GANModule
 from ..errors import InvalidArgumentError
 from ..nets.autoencoder import AutoencoderDiscriminator, BEGANGenerator
+from ..nets.dcgan import DCGANGenerator
 from ..registry import register_family
 
 
 @register_family("began")
 class BEGAN(GANModule):
     def __init__(self, latent_dim: int = 64, width: int = 64, img_channels: int = 1, img_size: int = 28,
-                 gamma: float = 0.5, lambda_k: float = 0.001, lr_g: float = 1e-4, lr_d: float = 1e-4, **kwargs):
+                 gamma: float = 0.5, lambda_k: float = 0.001, lr_g: float = 1e-4, lr_d: float = 1e-4,
+                 networks: str = "began", **kwargs):
+        if networks not in ("began", "dcgan"):
+            raise InvalidArgumentError(f"networks must be 'began' (the paper's ELU autoencoder) or 'dcgan', got "
+                                       f"{networks!r}")
         if kwargs.get("step_mode", "alternating") != "alternating" or kwargs.get("n_critic", 1) != 1:
             raise InvalidArgumentError("BEGAN's controller k_t steps with every D and G update pair: train it with "
                                        "step_mode 'alternating' and n_critic 1")
         super().__init__(loss="wasserstein", lr_g=lr_g, lr_d=lr_d, **kwargs)  # the loss object is unused (below)
         self.register_buffer("k", torch.zeros(()))  # saved in checkpoints with the weights
 
-    def build_generator(self) -> BEGANGenerator:
+    def build_generator(self) -> BEGANGenerator | DCGANGenerator:
         h = self.hparams
-        return BEGANGenerator(h.latent_dim, h.width, h.img_channels, h.img_size)
+        generator = BEGANGenerator if h.networks == "began" else DCGANGenerator
+        return generator(h.latent_dim, h.width, h.img_channels, h.img_size)
 
     def build_discriminator(self) -> AutoencoderDiscriminator:
         h = self.hparams
-        return AutoencoderDiscriminator(h.width, h.latent_dim, h.img_channels, h.img_size, style="began")
+        return AutoencoderDiscriminator(h.width, h.latent_dim, h.img_channels, h.img_size, style=h.networks,
+                                        energy="l1")
 
     def discriminator_loss(self, real: Tensor, labels: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
         z, _ = self.latents(real.shape[0])

@@ -8,6 +8,8 @@ images that look like the data it learnt to reconstruct.
 - ``style="began"`` (BEGAN: Berthelot, Schumm & Metz 2017, arXiv:1703.10717): 3x3 convolutions with ELU, no
   BatchNorm, stride-2 convolutions down (channels n, 2n, 3n, ...), nearest-neighbour upsampling up; energy = mean
   absolute error (the paper's eta = 1). Its decoder, with a tanh output, is also BEGAN's generator.
+
+``energy`` ("l1" or "l2") overrides the style's error, e.g. BEGAN's L1 energy on the dcgan-style autoencoder.
 """
 
 from __future__ import annotations
@@ -60,11 +62,14 @@ class AutoencoderDiscriminator(nn.Module):
     """D(x) = per-sample reconstruction error of an autoencoder; ``autoencode(x)`` gives (code, reconstruction)."""
 
     def __init__(self, width: int = 64, code_dim: int = 64, img_channels: int = 1, img_size: int = 28,
-                 style: str = "dcgan"):
+                 style: str = "dcgan", energy: str | None = None):
         super().__init__()
         if style not in ("dcgan", "began"):
             raise ValueError(f"style must be 'dcgan' or 'began', got {style!r}")
-        self.style = style
+        energy = energy or ("l1" if style == "began" else "l2")  # each paper's own error by default
+        if energy not in ("l1", "l2"):
+            raise ValueError(f"energy must be 'l1' or 'l2', got {energy!r}")
+        self.style, self.energy_norm = style, energy
         self.encoder = _encoder(style, width, code_dim, img_channels, img_size)
         self.decoder = _decoder(style, width, code_dim, img_channels, img_size)
 
@@ -74,7 +79,7 @@ class AutoencoderDiscriminator(nn.Module):
 
     def energy(self, x: Tensor, reconstruction: Tensor) -> Tensor:
         error = reconstruction - x
-        return (error.abs() if self.style == "began" else error.pow(2)).flatten(1).mean(1)
+        return (error.abs() if self.energy_norm == "l1" else error.pow(2)).flatten(1).mean(1)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.energy(x, self.autoencode(x)[1])
