@@ -10,10 +10,11 @@ a proportional controller that holds E[L(G(z))] = gamma E[L(x)]; gamma (the dive
 quality. The convergence measure M_global = L(x) + |gamma L(x) - L(G(z_G))| and k_t are logged at every generator
 update (``began/M_global``, ``began/k``). Networks as the paper: ELU, no BatchNorm, nearest-neighbour upsampling,
 G = the decoder architecture (``zoo.nets.autoencoder``). ``networks="dcgan"`` swaps both for DCGAN's (DCGAN's G,
-EBGAN's BatchNorm autoencoder D) with the same L1 energy and controller: a deviation from the paper for small
-data where its ELU networks collapse (recipes/began-fmnist.yaml says which one its weights use). The paper's optimiser is Adam(1e-4) with its betas at
-(0.5, 0.999) here; its lr halving when M stalls is replaced by the engine's lr_schedule. On several processes
-k_t follows the losses averaged over all of them. D-side regularizer penalties are not applied to its D loss.
+EBGAN's BatchNorm autoencoder D) with the same L1 energy and controller: a deviation from the paper, which the
+bundled began-fmnist takes (with gamma 1.0) because the ELU networks collapsed onto footwear there (see its recipe).
+The paper's optimiser is Adam(1e-4) with its betas at (0.5, 0.999) here; its lr halving when M stalls is replaced
+by the engine's lr_schedule. On several processes k_t follows the losses averaged over all of them. D-side
+regularizer penalties are not applied to its D loss.
 """
 
 from __future__ import annotations
