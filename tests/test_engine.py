@@ -1,5 +1,6 @@
 """The training engine: TTUR, n_critic counting, EMA, optimizer toggling, and a short fit of every family."""
 
+import os
 import warnings
 from pathlib import Path
 
@@ -307,6 +308,36 @@ def test_bf16_on_a_cpu_without_native_bf16_warns_with_the_fix(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error", PrecisionWarning)
         quiet_trainer(precision="bf16-mixed").fit(DCGAN(**TINY, max_g_iters=1), random_loader(n=8, batch_size=4))
+
+
+def test_a_cpu_only_fit_stops_loading_nvml_at_every_optimizer_step(monkeypatch):
+    """Lightning's PYTORCH_NVML_BASED_CUDA_CHECK makes each optimizer.step() dlopen NVML on a machine without a GPU."""
+    import ctypes
+
+    import zoo.machine
+
+    if torch.cuda.device_count() > 0:
+        pytest.skip("a CUDA device is visible: the variable is kept")
+    monkeypatch.setenv("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
+    loads, real_init = [], ctypes.CDLL.__init__
+
+    def counting_init(self, *args, **kwargs):
+        loads.append(args[:1])
+        return real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(ctypes.CDLL, "__init__", counting_init)
+    opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(2))])
+    opt.step()
+    if not loads:
+        pytest.skip("this torch build does not probe NVML in optimizer.step()")
+    quiet_trainer().fit(DCGAN(**TINY, max_g_iters=1), random_loader(n=8, batch_size=4))
+    assert "PYTORCH_NVML_BASED_CUDA_CHECK" not in os.environ
+    loads.clear()
+    opt.step()
+    assert loads == []  # answered from the runtime's cached count
+    monkeypatch.setenv("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)  # a GPU machine keeps Lightning's fork-safe check
+    assert zoo.machine.stop_repeated_gpu_probes() is False and os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] == "1"
 
 
 @pytest.mark.parametrize("name,kwargs", [("Adam", {"lr": 2e-4, "betas": (0.5, 0.999)}), ("RMSprop", {"lr": 5e-5})])

@@ -533,6 +533,9 @@ class GANModule(L.LightningModule):
 
     def on_fit_start(self) -> None:
         warn_if_slow_bf16(self.trainer)
+        from .machine import stop_repeated_gpu_probes
+
+        stop_repeated_gpu_probes()  # every optimizer step asks whether CUDA is available: ~40 us each without a GPU
         from lightning.pytorch.callbacks import ModelSummary
 
         lightning_table = any(isinstance(c, ModelSummary) for c in self.trainer.callbacks)
