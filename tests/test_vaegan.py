@@ -92,11 +92,19 @@ def test_each_network_gets_its_own_objective(three_class):
     (dict(gamma=-1.0), "gamma and kl_weight must be >= 0"),
     (dict(label_smoothing=0.1), "label_smoothing is not implemented"),
     (dict(regularizers=[GradientPenalty()]), "GradientPenalty penalises D's gradient"),
+    (dict(d_norm="group"), "d_norm must be 'layer', 'batch' or 'none'"),
 ])
 def test_bad_arguments_are_one_line(kwargs, message):
     with pytest.raises(InvalidArgumentError, match=message) as err:
         small(**kwargs)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("d_norm, layer", [("layer", torch.nn.GroupNorm), ("batch", torch.nn.BatchNorm2d),
+                                           ("none", None)])
+def test_d_norm_chooses_the_discriminator_normalisation(d_norm, layer):
+    norms = [m for m in small(d_norm=d_norm).D.modules() if isinstance(m, (torch.nn.GroupNorm, torch.nn.BatchNorm2d))]
+    assert [type(m) for m in norms] == ([layer] * len(norms) if layer else []) and (norms or layer is None)
 
 
 @pytest.mark.parametrize("three_class", [False, True])

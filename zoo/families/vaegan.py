@@ -22,9 +22,10 @@ feature reconstruction's reach E.
 / generated, trained with the cross-entropy, and the decoder asks for both its reconstructions and its prior samples
 to be classed real; with the decoder shared, removing the difference between reconstructions and prior samples
 pushes the encoded z toward the prior. Networks: DCGAN's G, a Gaussian DCGAN encoder and DCGAN's D with LayerNorm
-(GroupNorm(1)) in place of BatchNorm, so Dis_l(x) and Dis_l(x_rec), computed in separate batches, are not
-normalised by different batch statistics. gamma (0.1) is this zoo's choice: it puts gamma * L_llike about one order
-above the GAN loss (FAMILIES.md D.13); the paper trains CelebA 64x64 with RMSProp at 3e-4.
+(GroupNorm(1)) in place of BatchNorm by default, so Dis_l(x) and Dis_l(x_rec), computed in separate batches, are
+not normalised by different batch statistics (``d_norm``: "layer"; "batch" is DCGAN's own D, "none" neither).
+gamma (0.1) is this zoo's choice: it puts gamma * L_llike about one order above the GAN loss (FAMILIES.md D.13);
+the paper trains CelebA 64x64 with RMSProp at 3e-4.
 """
 
 from __future__ import annotations
@@ -58,7 +59,9 @@ class VAEGAN(DCGANNetworks, GANModule):
 
     def __init__(self, latent_dim: int = 64, width: int = 64, img_channels: int = 1, img_size: int = 28,
                  gamma: float = 0.1, kl_weight: float = 1.0, three_class: bool = False, loss: str = "ns",
-                 **kwargs):
+                 d_norm: str = "layer", **kwargs):
+        if d_norm not in ("layer", "batch", "none"):
+            raise InvalidArgumentError(f"d_norm must be 'layer', 'batch' or 'none', got {d_norm!r}")
         if loss != "ns":
             raise InvalidArgumentError(f"VAEGAN's GAN term is the cross-entropy (two or three classes): train it with "
                                        f"loss 'ns', got {loss!r}")
@@ -74,7 +77,7 @@ class VAEGAN(DCGANNetworks, GANModule):
 
     def build_discriminator(self) -> FeatureDiscriminator:
         h = self.hparams
-        return FeatureDiscriminator(h.width, h.img_channels, h.img_size, norm="layer",
+        return FeatureDiscriminator(h.width, h.img_channels, h.img_size, norm=h.d_norm,
                                     classes=3 if h.three_class else 1)
 
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
