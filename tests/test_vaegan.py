@@ -104,7 +104,10 @@ def test_bad_arguments_are_one_line(kwargs, message):
                                            ("none", None)])
 def test_d_norm_chooses_the_discriminator_normalisation(d_norm, layer):
     norms = [m for m in small(d_norm=d_norm).D.modules() if isinstance(m, (torch.nn.GroupNorm, torch.nn.BatchNorm2d))]
-    assert [type(m) for m in norms] == ([layer] * len(norms) if layer else []) and (norms or layer is None)
+    if layer is None:
+        assert norms == []
+    else:
+        assert norms and all(type(m) is layer for m in norms)
 
 
 @pytest.mark.parametrize("three_class", [False, True])

@@ -535,7 +535,7 @@ class GANModule(L.LightningModule):
         warn_if_slow_bf16(self.trainer)
         from .machine import stop_repeated_gpu_probes
 
-        stop_repeated_gpu_probes()  # every optimizer step asks whether CUDA is available: ~40 us each without a GPU
+        stop_repeated_gpu_probes()  # each optimizer step asks whether CUDA is available: ~40 us a call without a GPU
         from lightning.pytorch.callbacks import ModelSummary
 
         lightning_table = any(isinstance(c, ModelSummary) for c in self.trainer.callbacks)

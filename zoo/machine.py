@@ -85,9 +85,9 @@ def stop_repeated_gpu_probes() -> bool:
 
     Lightning sets ``PYTORCH_NVML_BASED_CUDA_CHECK=1`` on import (so that the check does not initialise CUDA before a
     fork), and torch then loads the NVML library again on every ``is_available()`` until CUDA is initialised, which
-    on a CPU-only machine is never. Every ``optimizer.step()`` asks (its graph-capture check): ~40 us per step measured
-    here, ~0.5% of the MLP GAN's training step. Where NVML counts no device there is no CUDA state a fork could break,
-    so the variable is dropped for this process. True if it was dropped.
+    on a CPU-only machine is never. Every ``optimizer.step()`` asks (its graph-capture check): ~40 us a call measured
+    here, two a step for the MLP GAN (~0.5% of its step). Where NVML counts no device there is no CUDA state a fork
+    could break, so the variable is dropped for this process. True if it was dropped.
     """
     if os.environ.get("PYTORCH_NVML_BASED_CUDA_CHECK") != "1" or torch.cuda.device_count() > 0:
         return False
