@@ -1,5 +1,6 @@
 """The training engine: TTUR, n_critic counting, EMA, optimizer toggling, and a short fit of every family."""
 
+import copy
 import os
 import warnings
 from pathlib import Path
@@ -176,6 +177,55 @@ def test_the_g_step_keeps_a_frozen_d_parameter_frozen():
     assert all(p.requires_grad for p in list(model.D.parameters())[1:])
 
 
+class StepHooks(L.Callback):
+    """Counts the hooks Lightning's backward and optimizer-step wrappers call (so the engine must keep them)."""
+
+    def __init__(self):
+        self.after_backward = self.before_optimizer_step = 0
+
+    def on_after_backward(self, trainer, module):
+        self.after_backward += 1
+
+    def on_before_optimizer_step(self, trainer, module, optimizer):
+        self.before_optimizer_step += 1
+
+
+@pytest.mark.parametrize("n_critic", [1, 3])
+def test_bare_steps_train_like_lightnings_wrappers(n_critic):
+    """Without a hook to call, the engine steps the torch optimizers itself: the same weights and the same
+    global_step as Lightning's wrapped path, which a callback with backward / optimizer hooks still gets."""
+    k = 3
+    fits = {}
+    for hooks in (None, StepHooks()):
+        torch.manual_seed(0)
+        model = DCGAN(**TINY, n_critic=n_critic, max_g_iters=k)
+        trainer = quiet_trainer(callbacks=[hooks] if hooks else [])
+        trainer.fit(model, random_loader(n=64))
+        fits[hooks is None] = (model, trainer)
+        assert model._bare_steps == (hooks is None)
+        assert trainer.global_step == k * (n_critic + 1)
+        if hooks:
+            assert hooks.after_backward == hooks.before_optimizer_step == k * (n_critic + 1)
+    (bare, _), (wrapped, _) = fits[True], fits[False]
+    assert same(params(bare.G), params(wrapped.G)) and same(params(bare.D), params(wrapped.D))
+    assert not same(params(bare.G), params(DCGAN(**TINY).G))  # it trained
+
+
+def test_lightning_wrappers_are_kept_where_they_do_something():
+    """A module hook, a profiler or loss scaling each keep Lightning's path."""
+    from lightning.pytorch.profilers import SimpleProfiler
+
+    class Hooked(DCGAN):
+        def on_before_optimizer_step(self, optimizer):
+            pass
+
+    for model, options in ((Hooked(**TINY, max_g_iters=1), {}),
+                           (DCGAN(**TINY, max_g_iters=1), {"profiler": SimpleProfiler()})):
+        trainer = quiet_trainer(**options)
+        trainer.fit(model, random_loader())
+        assert not model._bare_steps and trainer.global_step == 2
+
+
 def test_ema_closed_form():
     decay, k = 0.9, 5
     model = DCGAN(**TINY, ema_decay=decay, max_g_iters=k)
@@ -190,6 +240,18 @@ def test_ema_closed_form():
     # buffers (BatchNorm statistics) are copied from G, not averaged
     for b_ema, b in zip(model.G_ema.buffers(), model.G.buffers()):
         assert torch.equal(b_ema, b)
+
+
+def test_ema_follows_a_replaced_generator():
+    """The EMA's tensor lists are made once and kept: a G replaced between updates is the one G_ema copies."""
+    model = DCGAN(**TINY, ema_decay=0.0)
+    model.update_ema()  # lists the first G's tensors
+    model.G = copy.deepcopy(model.G)
+    with torch.no_grad():
+        for p in model.G.parameters():
+            p.fill_(0.25)
+    model.update_ema()
+    assert all(torch.equal(p, torch.full_like(p, 0.25)) for p in model.G_ema.parameters())
 
 
 def test_ema_is_a_copy_of_g_before_the_start_step():
