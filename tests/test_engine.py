@@ -226,6 +226,18 @@ def test_lightning_wrappers_are_kept_where_they_do_something():
         assert not model._bare_steps and trainer.global_step == 2
 
 
+def test_a_batch_already_on_the_device_is_passed_through():
+    model, cpu = DCGAN(**TINY), torch.device("cpu")
+    batch = (torch.zeros(2, 1, 28, 28), torch.tensor([1, 2]))
+    assert model.transfer_batch_to_device(batch, cpu, 0) is batch
+    mixed = {"images": batch[0]}  # another kind of collection: Lightning moves it
+    moved = model.transfer_batch_to_device(mixed, cpu, 0)
+    assert moved is not mixed and moved["images"] is batch[0]
+    meta = torch.zeros(2, device="meta")  # not on the device: moved by Lightning (meta -> cpu is refused by torch)
+    with pytest.raises(NotImplementedError):
+        model.transfer_batch_to_device((meta,), cpu, 0)
+
+
 def test_ema_closed_form():
     decay, k = 0.9, 5
     model = DCGAN(**TINY, ema_decay=decay, max_g_iters=k)

@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 
+from zoo.errors import InvalidArgumentError
 from zoo.families.improved_gan import ImprovedGAN, feature_matching_loss
 from zoo.layers import MinibatchDiscrimination
 from zoo.regularizers import HistoricalAveraging
@@ -59,3 +60,22 @@ def test_feature_matching_generator_loss_uses_d_features():
     expected = feature_matching_loss(model.D.features(real), model.D.features(model.G(z)))
     assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
     assert model.D(real).shape == (6,)
+
+
+def test_ns_plus_feature_matching_is_the_sum_of_both_objectives():
+    torch.manual_seed(0)
+    model = ImprovedGAN(latent_dim=8, width=4, minibatch_kernels=4, minibatch_kernel_dim=3, sample_every=0,
+                        generator_objective="ns+feature_matching")
+    real = torch.rand(6, 1, 28, 28) * 2 - 1
+    torch.manual_seed(1)
+    loss, logs = model.generator_loss(real, None)
+    torch.manual_seed(1)
+    z, _ = model.latents(6)
+    fake = model.G(z)
+    matching = feature_matching_loss(model.D.features(real), model.D.features(fake))
+    non_saturating = torch.nn.functional.softplus(-model.D(fake)).mean()  # -log sigmoid(D(G(z)))
+    assert loss.item() == pytest.approx((non_saturating + matching).item(), rel=1e-5)
+    assert logs["loss/g_adv"].item() == pytest.approx(non_saturating.item(), rel=1e-5)
+    assert logs["improved_gan/feature_matching"].item() == pytest.approx(matching.item(), rel=1e-5)
+    with pytest.raises(InvalidArgumentError, match="ns\\+feature_matching"):
+        ImprovedGAN(generator_objective="ns_fm")

@@ -30,5 +30,9 @@ class ImprovedGANDiscriminator(nn.Module):
         self.head = nn.Linear(n + minibatch_kernels, num_logits)
 
     def forward(self, x: Tensor) -> Tensor:
-        out = self.head(self.minibatch(self.features(x)))
+        return self.score(self.features(x))
+
+    def score(self, features: Tensor) -> Tensor:
+        """The score (or K logits) of ``features``, the output of ``self.features``."""
+        out = self.head(self.minibatch(features))
         return out.squeeze(1) if out.shape[1] == 1 else out
