@@ -19,7 +19,8 @@ class SignalAt(L.Callback):
 
 
 class DumpState(L.Callback):
-    """At the end of training every rank writes G, D and G_ema to ``<folder>/rank<R>.pt``."""
+    """At the end of training every rank writes G, D and G_ema to ``<folder>/rank<R>.pt`` (and ``bare_steps``:
+    whether the engine bypassed Lightning's idle backward / optimizer-step wrappers)."""
 
     def __init__(self, folder: str):
         self.folder = folder
@@ -27,6 +28,7 @@ class DumpState(L.Callback):
     def on_train_end(self, trainer, pl_module):
         os.makedirs(self.folder, exist_ok=True)
         state = {k: v.detach().clone() for k, v in pl_module.state_dict().items()}
+        state["bare_steps"] = torch.tensor(pl_module._bare_steps)
         torch.save(state, os.path.join(self.folder, f"rank{trainer.global_rank}.pt"))
 
 

@@ -54,7 +54,9 @@ DCGAN = {"class_path": "zoo.families.dcgan.DCGAN",
 
 def test_two_processes_equal_one_process_with_the_same_global_batch(tmp_path):
     """BatchNorm in G and D (synchronised), D run twice per step, EMA: G, D, G_ema and Adam states to 1e-5."""
-    fit(write_config(tmp_path, DCGAN, batch_size=16, devices=1, dirpath="one"), "--trainer.sync_batchnorm", "true")
+    dump_one = {"class_path": "subprocess_callbacks.DumpState", "init_args": {"folder": str(tmp_path / "one_rank")}}
+    fit(write_config(tmp_path, DCGAN, batch_size=16, devices=1, dirpath="one", extra_callbacks=[dump_one]),
+        "--trainer.sync_batchnorm", "true")
     dump = {"class_path": "subprocess_callbacks.DumpState", "init_args": {"folder": str(tmp_path / "ranks")}}
     fit(write_config(tmp_path, DCGAN, batch_size=8, devices=2, dirpath="two", extra_callbacks=[dump]),
         "--trainer.sync_batchnorm", "true")
@@ -73,6 +75,8 @@ def test_two_processes_equal_one_process_with_the_same_global_batch(tmp_path):
             assert torch.allclose(s1["exp_avg_sq"], s2["exp_avg_sq"], atol=1e-6)
     rank0, rank1 = (torch.load(tmp_path / "ranks" / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert all(torch.equal(rank0[k], rank1[k]) for k in rank0), "ranks disagree"
+    # gan_ddp needs none of Lightning's backward / optimizer-step wrapping, on one process or two
+    assert rank0["bare_steps"] and torch.load(tmp_path / "one_rank" / "rank0.pt", weights_only=True)["bare_steps"]
 
 
 def test_gradient_penalty_accumulation_bf16_and_unsynchronised_batchnorm_under_ddp(tmp_path):

@@ -193,7 +193,8 @@ class StepHooks(L.Callback):
 @pytest.mark.parametrize("n_critic", [1, 3])
 def test_bare_steps_train_like_lightnings_wrappers(n_critic):
     """Without a hook to call, the engine steps the torch optimizers itself: the same weights and the same
-    global_step as Lightning's wrapped path, which a callback with backward / optimizer hooks still gets."""
+    global_step as Lightning's wrapped path, which a callback with backward / optimizer hooks still gets. (The
+    recipes' strategy, gan_ddp, takes the bare path on one and two processes: tests/test_ddp.py.)"""
     k = 3
     fits = {}
     for hooks in (None, StepHooks()):

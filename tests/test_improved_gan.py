@@ -79,3 +79,5 @@ def test_ns_plus_feature_matching_is_the_sum_of_both_objectives():
     assert logs["improved_gan/feature_matching"].item() == pytest.approx(matching.item(), rel=1e-5)
     with pytest.raises(InvalidArgumentError, match="ns\\+feature_matching"):
         ImprovedGAN(generator_objective="ns_fm")
+    with pytest.raises(InvalidArgumentError, match="feature_matching_weight"):  # it would weigh nothing there
+        ImprovedGAN(generator_objective="feature_matching", feature_matching_weight=0.05)

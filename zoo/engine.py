@@ -43,7 +43,7 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
-from . import distributed, sigterm  # noqa: F401  (distributed registers the "gan_ddp" strategy)
+from . import distributed, sigterm  # importing distributed registers the "gan_ddp" strategy
 from .errors import InvalidArgumentError
 from .generator import Encoder
 from .losses import GANLoss, Minimax, get_loss
@@ -633,8 +633,11 @@ GANModule.training_step.__signature__ = inspect.signature(GANModule.training_ste
 
 def lightning_wrappers_idle(trainer: L.Trainer) -> bool:
     """Whether Lightning's ``manual_backward`` and ``LightningOptimizer.step`` would do nothing here but call
-    ``loss.backward()`` and ``optimizer.step()`` (and count the step): one process, no loss scaling, no profiler,
-    and no hook on the backward pass or the optimizer step in the module or any callback."""
+    ``loss.backward()`` and ``optimizer.step()`` (and count the step): one process or the recipes' ``gan_ddp``, no
+    loss scaling, no profiler, and no hook on the backward pass or the optimizer step in the module or any callback.
+
+    ``gan_ddp`` wraps G and D, never the LightningModule, so DDP's pre- and post-backward steps return at once and
+    the gradients are averaged by the networks' own DDP hooks inside ``loss.backward()``, whichever path calls it."""
     from lightning.pytorch.plugins.precision import MixedPrecision, Precision
     from lightning.pytorch.profilers import PassThroughProfiler
     from lightning.pytorch.strategies import SingleDeviceStrategy
@@ -642,8 +645,10 @@ def lightning_wrappers_idle(trainer: L.Trainer) -> bool:
 
     precision, module = trainer.precision_plugin, trainer.lightning_module
     plain_precision = type(precision) is Precision or (type(precision) is MixedPrecision and precision.scaler is None)
-    if not (plain_precision and type(trainer.strategy) is SingleDeviceStrategy
-            and type(trainer.profiler) is PassThroughProfiler):
+    strategy = trainer.strategy
+    plain_strategy = type(strategy) is SingleDeviceStrategy or (
+        isinstance(strategy, distributed.GANDDPStrategy) and getattr(strategy, "_model_averager", None) is None)
+    if not (plain_precision and plain_strategy and type(trainer.profiler) is PassThroughProfiler):
         return False
     hooks = ("on_before_backward", "on_after_backward", "on_before_optimizer_step")
     if any(is_overridden(hook, module) for hook in (*hooks, "backward", "optimizer_step")):

@@ -2,8 +2,8 @@
 NeurIPS 2016, arXiv:1606.03498.
 
 Each technique is a reusable part: feature matching here (G minimises ||E_x f(x) - E_z f(G(z))||_2^2 with f D's last
-convolutional features, instead of fooling D; ``generator_objective: ns+feature_matching`` adds it to the
-non-saturating loss, a deviation for sample quality: the paper's objective alone gave FID 7.0 here); minibatch
+convolutional features, instead of fooling D; the bundled recipe adds it to the non-saturating loss instead, a
+deviation for sample quality: the paper's objective alone gave FID 7.0 here); minibatch
 discrimination as a layer (``zoo.layers.MinibatchDiscrimination``, in ``zoo.nets.improved_gan``); historical
 averaging as a regularizer (``zoo.regularizers.HistoricalAveraging``, ``historical_averaging`` its weight, 0 = off);
 one-sided label smoothing as the engine's ``label_smoothing`` switch (``zoo.tricks``), which any minimax /
@@ -72,6 +72,9 @@ class ImprovedGAN(LabelledSubset, GANModule):
         if generator_objective not in GENERATOR_OBJECTIVES:
             raise InvalidArgumentError(f"generator_objective must be one of {', '.join(GENERATOR_OBJECTIVES)}, got "
                                        f"{generator_objective!r}")
+        if feature_matching_weight != 1.0 and generator_objective != "ns+feature_matching":
+            raise InvalidArgumentError(f"feature_matching_weight weighs the matching term of generator_objective "
+                                       f"'ns+feature_matching'; this model trains with {generator_objective!r}")
         if g_norm not in ("batch", "virtual"):
             raise InvalidArgumentError(f"g_norm must be 'batch' or 'virtual' (virtual batch normalisation), got "
                                        f"{g_norm!r}")
