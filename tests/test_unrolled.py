@@ -1,5 +1,6 @@
 """Unrolled GAN: the unrolled D parameters are exactly torch's Adam continued K steps, G's second-order gradient
-is the derivative of its unrolled loss (finite differences), and D itself is left untouched."""
+is the derivative of its unrolled loss (finite differences), the first-order one the plain gradient against D's
+unrolled parameters, and D itself is left untouched."""
 
 import copy
 
@@ -75,6 +76,28 @@ def test_second_order_gradient_is_the_derivative_of_the_unrolled_loss():
     first_order = sum((g * d).sum() for g, d in zip(first, directions)).item()
     assert analytic == pytest.approx((up - down) / (2 * eps), rel=1e-5)
     assert abs(first_order - analytic) > 1e-4 * abs(analytic)
+
+
+def test_first_order_gradient_is_the_plain_gradient_at_the_unrolled_parameters():
+    model, optimizer, real = setup(second_order=False, dtype=torch.float64)
+    z = torch.randn(6, 4, dtype=torch.float64)
+    params = list(model.G.parameters())
+    first = torch.autograd.grad(g_loss(model, optimizer, real, z), params)
+    # D's parameters after the same 3 Adam steps, as constants: G's gradient is then the ordinary one against them
+    unrolled_d = copy.deepcopy(model.D)
+    adam = copy.deepcopy(optimizer)
+    adam.param_groups[0]["params"] = list(unrolled_d.parameters())
+    adam.state = {q: optimizer.state[p] for p, q in zip(model.D.parameters(), unrolled_d.parameters())}
+    adam.state = {q: {k: v.clone() for k, v in state.items()} for q, state in adam.state.items()}
+    fake = model.G(z)
+    for _ in range(3):
+        adam.zero_grad()
+        model.loss.d_loss(unrolled_d(real), unrolled_d(fake.detach())).backward()
+        adam.step()
+    unrolled_d.requires_grad_(False)
+    plain = torch.autograd.grad(model.loss.g_loss(unrolled_d(fake)), params)
+    for a, b in zip(first, plain):
+        torch.testing.assert_close(a, b, rtol=1e-7, atol=1e-10)
 
 
 def test_zero_unrolling_steps_is_the_plain_generator_loss():

@@ -80,8 +80,9 @@ class Watchdog(L.Callback):
     @staticmethod
     def stop(trainer: L.Trainer, reason: str) -> None:
         last = getattr(trainer.checkpoint_callback, "last_model_path", "") or ""
-        keep = f"the last good checkpoint is {last}: resume from it" if last else "no checkpoint was saved yet"
-        raise TrainingDiverged(f"training diverged, {reason}; run stopped, {keep} with a lower learning rate")
+        retry = (f"resume from the last good checkpoint {last} with a lower learning rate" if last
+                 else "no checkpoint was saved yet: restart with a lower learning rate")
+        raise TrainingDiverged(f"training diverged, {reason}; run stopped, {retry}")
 
 
 def warn(message: str) -> None:
