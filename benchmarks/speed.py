@@ -317,10 +317,10 @@ def bench_sampling(quick: bool, rounds: int) -> dict:
         calls = {key: (lambda m=m: m.sample(n, seed=0, batch_size=batch)) for key, m in variants.items()}
         if native_bf16():
             calls["bf16"] = lambda m=model: m.sample(n, seed=0, batch_size=batch, dtype=torch.bfloat16)
-        timed = side_by_side(calls, "contiguous", n, rounds)
-        reference = model.sample(n, seed=0, batch_size=batch)
+        images = {}
+        timed = side_by_side(calls, "contiguous", n, rounds, outputs=images)
         if "bf16" in timed:
-            timed["bf16"]["psnr_db_vs_fp32"] = round(psnr(calls["bf16"](), reference), 1)
+            timed["bf16"]["psnr_db_vs_fp32"] = round(psnr(images["bf16"], images["default"]), 1)
         results[name] = {"n": n, "batch": batch, **timed}
         print(f"sampling {name:16s} " + ", ".join(f"{k} {v['images_per_second']:.0f} img/s ({v['speedup']:.2f}x)"
                                                   for k, v in timed.items()), flush=True)
@@ -496,11 +496,14 @@ def zoo_variants(model, forward) -> dict:
     return calls
 
 
-def side_by_side(calls: dict, baseline: str, batch: int, rounds: int) -> dict:
+def side_by_side(calls: dict, baseline: str, batch: int, rounds: int, outputs: dict | None = None) -> dict:
     """Time every call once per round, in turn (so a drift of the machine's speed hits all alike): the median time
-    of each, and its speed-up over ``baseline`` as the median of the per-round ratios."""
-    for fn in calls.values():  # warm-up (allocator, caches)
-        fn()
+    of each, and its speed-up over ``baseline`` as the median of the per-round ratios. ``outputs``, if given,
+    receives each call's result from the untimed warm-up round (the calls are deterministic)."""
+    for key, fn in calls.items():  # warm-up (allocator, caches)
+        result = fn()
+        if outputs is not None:
+            outputs[key] = result
     times: dict[str, list[float]] = {key: [] for key in calls}
     for _ in range(max(rounds, 3)):
         for key, fn in calls.items():
@@ -590,8 +593,8 @@ def bench_evaluation(quick: bool, rounds: int) -> dict:
                 return zoo_call(fresh)
 
         calls = {"by_hand": by_hand, "zoo_first_call": zoo_first_call, "zoo_cached": lambda: zoo_call(cache)}
-        timed = side_by_side(calls, "by_hand", n, rounds)
-        scores = {key: fn() for key, fn in calls.items()}
+        scores = {}
+        timed = side_by_side(calls, "by_hand", n, rounds, outputs=scores)
         profiler = cProfile.Profile()
         t0 = clock()
         profiler.enable()
@@ -638,13 +641,20 @@ def variants_table(section: dict, baseline_label: str, diff_key: str, psnr_key: 
     return lines + [""]
 
 
+def section_times(report: dict) -> str:
+    """Where the run's time went, for the header: ' (training 420 s, sampling 90 s, ...)'."""
+    times = report.get("section_seconds") or {}
+    return f" ({', '.join(f'{name} {seconds:.0f} s' for name, seconds in times.items())})" if times else ""
+
+
 def markdown(report: dict) -> str:
     lines = ["# Speed benchmarks", "",
              f"Written by `benchmarks/speed.py{' --quick' if report['quick'] else ''}` on {report['date']} in "
-             f"{report['seconds']:.0f} s: {report['machine']}; commit {report.get('commit') or 'unknown'}; torch "
-             f"{report['torch']}, {report['threads']} thread(s), wall time. Load average (1, 5, 15 min) at start "
-             f"{report['load_start']}, at end {report['load_end']}. Every ratio compares timings taken side by side "
-             "in this one run (alternating rounds, median of the per-round ratios). Do not edit: rerun the script.",
+             f"{report['seconds']:.0f} s{section_times(report)}: {report['machine']}; commit "
+             f"{report.get('commit') or 'unknown'}; torch {report['torch']}, {report['threads']} thread(s), wall time. "
+             f"Load average (1, 5, 15 min) at start {report['load_start']}, at end {report['load_end']}. Every ratio "
+             "compares timings taken side by side in this one run (alternating rounds, median of the per-round "
+             "ratios). Do not edit: rerun the script.",
              ""]
     if "training" in report:
         lines += ["## Training: Lightning step vs a hand-written loop", "",
@@ -774,8 +784,11 @@ def main(argv: list[str] | None = None) -> int:
               "load_start": load_average()}
     # torch.compile spends a minute compiling before it times anything: --quick leaves it out unless named
     sections = args.only or [name for name in SECTIONS if not (args.quick and name == "compile")]
+    report["section_seconds"] = {}
     for name in sections:
+        section_start = clock()
         report[name] = SECTIONS[name](args.quick, training_rounds if name == "training" else rounds)
+        report["section_seconds"][name] = round(clock() - section_start, 1)
     report["load_end"] = load_average()
     report["seconds"] = round(clock() - started, 1)
     out = Path(args.out)

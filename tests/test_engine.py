@@ -85,6 +85,30 @@ def test_short_fit_of_every_family(family):
     assert not same(g0, params(model.G)) and not same(d0, params(model.D))
 
 
+def test_step_metrics_reach_the_logger_at_lightnings_steps(tmp_path):
+    import csv
+
+    from lightning.pytorch.loggers import CSVLogger
+
+    class Recorder(L.Callback):
+        def on_train_batch_end(self, trainer, pl_module, *args):
+            self.logs = getattr(self, "logs", []) + [dict(pl_module.step_logs)]
+
+    recorder = Recorder()
+    model = DCGAN(**TINY, max_g_iters=4)
+    trainer = quiet_trainer(logger=CSVLogger(tmp_path, name="run"), log_every_n_steps=2, callbacks=[recorder])
+    trainer.fit(model, random_loader(n=64))
+    trainer.logger.save()
+    rows = [r for r in csv.DictReader(open(tmp_path / "run" / "version_0" / "metrics.csv")) if r["loss/d"]]
+    # Lightning writes every log_every_n_steps-th batch (0-based batch 1 and 3 here), numbered as self.log would
+    assert [(int(r["step"]), int(r["epoch"]), float(r["g_iters"])) for r in rows] == [(1, 0, 2.0), (3, 0, 4.0)]
+    for row, logs in zip(rows, (recorder.logs[1], recorder.logs[3])):
+        for key in ("loss/d", "loss/g", "d/real_score", "grad_norm/d", "grad_norm/g"):
+            assert float(row[key]) == pytest.approx(float(logs[key]), rel=1e-6), key
+    assert trainer.callback_metrics["loss/g"] == pytest.approx(float(recorder.logs[3]["loss/g"]))
+    assert float(trainer.logged_metrics["g_iters"]) == 4.0
+
+
 def test_two_time_scale_optimizers():
     model = DCGAN(**TINY, lr_g=1e-4, lr_d=4e-4, betas_g=(0.0, 0.9), betas_d=(0.5, 0.99))
     opt_g, opt_d = model.configure_optimizers()

@@ -100,6 +100,15 @@ def test_weight_clipping():
     critic = Linear2D([3.0, -0.005])
     WeightClipping(0.01).after_d_step(critic)
     torch.testing.assert_close(critic.w.data, torch.tensor([0.01, -0.005]))
+    layers = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Linear(2, 1))  # every parameter, weights and biases
+    with torch.no_grad():
+        for p in layers.parameters():
+            p.copy_(torch.linspace(-1, 1, p.numel()).view_as(p))
+    expected = [p.detach().clamp(-0.5, 0.5) for p in layers.parameters()]
+    WeightClipping(0.5).after_d_step(layers)
+    for p, e in zip(layers.parameters(), expected):
+        torch.testing.assert_close(p.detach(), e)
+    assert min(p.min() for p in layers.parameters()) == -0.5 and max(p.max() for p in layers.parameters()) == 0.5
 
 
 def softplus(x):

@@ -22,4 +22,8 @@ def test_quick_training_section_writes_every_family(tmp_path):
         assert row["lightning_ms"] > 0 and row["hand_ms"] > 0
         assert row["target"] == (0.95 if name == "gan" else 0.97)
         assert isinstance(row["met"], bool) and row["ratio_hand_over_lightning"] > 0
-    assert "median of the per-round ratios of 2 alternating rounds" in (tmp_path / "SPEED.md").read_text()
+    text = (tmp_path / "SPEED.md").read_text()
+    assert "median of the per-round ratios of 2 alternating rounds" in text
+    seconds = report["section_seconds"]
+    assert list(seconds) == ["training"] and 0 < seconds["training"] <= report["seconds"]
+    assert f" (training {seconds['training']:.0f} s): " in text

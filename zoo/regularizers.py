@@ -53,8 +53,9 @@ class WeightClipping(Regularizer):
 
     @torch.no_grad()
     def after_d_step(self, discriminator: nn.Module) -> None:
-        for p in discriminator.parameters():
-            p.clamp_(-self.clip, self.clip)
+        params = list(discriminator.parameters())  # two foreach calls, not one clamp per parameter, every D step
+        torch._foreach_clamp_min_(params, -self.clip)
+        torch._foreach_clamp_max_(params, self.clip)
 
 
 class GradientPenalty(Regularizer):

@@ -64,8 +64,7 @@ def lightning_cli(args: list[str] | None) -> None:
     ``args`` None parses the command line itself. Lightning's notices that say nothing about this run are filtered:
     the litlogger tip, the pytree deprecation inside Lightning, "modules in eval mode" (G_ema is kept in eval mode
     on purpose), the progress bar swap, the gloo banner of a single process and the checkpoint `weights_only`
-    notice (a full checkpoint is saved; nothing is loaded); real warnings (the watchdog's,
-    precision) stay.
+    notice (a full checkpoint is saved; nothing is loaded); real warnings (the watchdog's, precision) stay.
     """
     import logging
     import warnings
