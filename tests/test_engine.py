@@ -99,7 +99,8 @@ def test_step_metrics_reach_the_logger_at_lightnings_steps(tmp_path):
     trainer = quiet_trainer(logger=CSVLogger(tmp_path, name="run"), log_every_n_steps=2, callbacks=[recorder])
     trainer.fit(model, random_loader(n=64))
     trainer.logger.save()
-    rows = [r for r in csv.DictReader(open(tmp_path / "run" / "version_0" / "metrics.csv")) if r["loss/d"]]
+    lines = (tmp_path / "run" / "version_0" / "metrics.csv").read_text().splitlines()
+    rows = [r for r in csv.DictReader(lines) if r["loss/d"]]
     # Lightning writes every log_every_n_steps-th batch (0-based batch 1 and 3 here), numbered as self.log would
     assert [(int(r["step"]), int(r["epoch"]), float(r["g_iters"])) for r in rows] == [(1, 0, 2.0), (3, 0, 4.0)]
     for row, logs in zip(rows, (recorder.logs[1], recorder.logs[3])):

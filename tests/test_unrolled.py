@@ -87,8 +87,8 @@ def test_first_order_gradient_is_the_plain_gradient_at_the_unrolled_parameters()
     unrolled_d = copy.deepcopy(model.D)
     adam = copy.deepcopy(optimizer)
     adam.param_groups[0]["params"] = list(unrolled_d.parameters())
-    adam.state = {q: optimizer.state[p] for p, q in zip(model.D.parameters(), unrolled_d.parameters())}
-    adam.state = {q: {k: v.clone() for k, v in state.items()} for q, state in adam.state.items()}
+    adam.state = {q: {k: v.clone() for k, v in optimizer.state[p].items()}
+                  for p, q in zip(model.D.parameters(), unrolled_d.parameters())}
     fake = model.G(z)
     for _ in range(3):
         adam.zero_grad()
