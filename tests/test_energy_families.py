@@ -47,6 +47,7 @@ class KRecorder(L.Callback):
     def on_train_batch_end(self, trainer, model, *args):
         logs = model.step_logs
         self.rows.append((self.k_before, logs["began/L_real"].item(), logs["loss/g_adv"].item(), model.k.item()))
+        assert logs["began/k"].item() == model.k.item()  # recorded with the step's other numbers
 
 
 def test_began_controller_follows_its_update_rule_and_stays_in_0_1():
@@ -54,7 +55,8 @@ def test_began_controller_follows_its_update_rule_and_stays_in_0_1():
     # a large lambda_k so that a few steps reach both bounds of the clip
     model = BEGAN(latent_dim=8, width=4, gamma=0.5, lambda_k=5.0, sample_every=0, max_g_iters=8)
     recorder = KRecorder()
-    quiet_trainer(callbacks=[recorder], log_every_n_steps=1).fit(model, random_loader(n=64))
+    trainer = quiet_trainer(callbacks=[recorder], log_every_n_steps=1)
+    trainer.fit(model, random_loader(n=64))
     assert len(recorder.rows) == 8
     for k_before, loss_real, loss_g, k_after in recorder.rows:
         expected = min(1.0, max(0.0, k_before + 5.0 * (0.5 * loss_real - loss_g)))
@@ -62,6 +64,7 @@ def test_began_controller_follows_its_update_rule_and_stays_in_0_1():
         assert 0.0 <= k_after <= 1.0
     assert recorder.rows[0][0] == 0.0  # k_0 = 0
     assert any(row[3] in (0.0, 1.0) for row in recorder.rows)  # the clip was exercised
+    assert trainer.callback_metrics["began/k"].item() == recorder.rows[-1][3]  # logged on the logger's steps
 
 
 def test_began_dcgan_networks_keep_the_l1_energy():

@@ -7,14 +7,14 @@ distributions it matches the distributions of reconstruction losses:
     k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z_G))), 0, 1),   k_0 = 0
 
 a proportional controller that holds E[L(G(z))] = gamma E[L(x)]; gamma (the diversity ratio) trades diversity for
-quality. The convergence measure M_global = L(x) + |gamma L(x) - L(G(z_G))| and k_t are logged at every generator
-update (``began/M_global``, ``began/k``). Networks as the paper: ELU, no BatchNorm, nearest-neighbour upsampling,
-G = the decoder architecture (``zoo.nets.autoencoder``). ``networks="dcgan"`` swaps both for DCGAN's (DCGAN's G,
-EBGAN's BatchNorm autoencoder D) with the same L1 energy and controller: a deviation from the paper, which the
-bundled began-fmnist takes (with gamma 1.0) because the ELU networks collapsed onto footwear there (see its recipe).
-The paper's optimiser is Adam(1e-4) with its betas at (0.5, 0.999) here; its lr halving when M stalls is replaced
-by the engine's lr_schedule. On several processes k_t follows the losses averaged over all of them. D-side
-regularizer penalties are not applied to its D loss.
+quality. The convergence measure M_global = L(x) + |gamma L(x) - L(G(z_G))| and k_t are recorded at every generator
+update (``began/M_global``, ``began/k`` in ``step_logs``) and written on the logger's steps. Networks as the
+paper: ELU, no BatchNorm, nearest-neighbour upsampling, G = the decoder architecture (``zoo.nets.autoencoder``).
+``networks="dcgan"`` swaps both for DCGAN's (DCGAN's G, EBGAN's BatchNorm autoencoder D) with the same L1 energy
+and controller: a deviation from the paper, which the bundled began-fmnist takes (with gamma 1.0) because the ELU
+networks collapsed onto footwear there (see its recipe). The paper's optimiser is Adam(1e-4) with its betas at
+(0.5, 0.999) here; its lr halving when M stalls is replaced by the engine's lr_schedule. On several processes k_t
+follows the losses averaged over all of them. D-side regularizer penalties are not applied to its D loss.
 """
 
 from __future__ import annotations
@@ -77,5 +77,7 @@ class BEGAN(GANModule):
                              for key in ("began/L_real", "loss/g_adv"))
         balance = h.gamma * loss_real - loss_g
         self.k.copy_((self.k + h.lambda_k * balance).clamp(0, 1))
-        self.log("began/M_global", loss_real + balance.abs(), prog_bar=True)
-        self.log("began/k", self.k.clone())
+        controller = {"began/M_global": loss_real + balance.abs(), "began/k": self.k.clone()}
+        logs.update(controller)  # step_logs, for callbacks, every step
+        if self.should_log_step():  # the engine's path to the loggers (self.log would cost ~0.5 ms a value a step)
+            self.log_step_metrics(controller)
