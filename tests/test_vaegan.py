@@ -124,3 +124,20 @@ def test_few_step_fit_is_deterministic(three_class):
     assert model.encoder_network == "E" and model.E.stochastic
     again, _ = run()
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+
+
+def test_generator_running_statistics_describe_prior_samples_only():
+    """A D and a G step decode three reconstruction batches and two prior batches: G's BatchNorm running statistics
+    fold in the two prior batches alone (G_ema copies them and samples from z ~ N(0, I))."""
+    torch.manual_seed(0)
+    model = small()
+    norm = next(m for m in model.G.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    seen = []
+    norm.register_forward_hook(lambda module, args, out: seen.append(args[0].detach().mean((0, 2, 3))))
+    real = torch.rand(4, 1, 28, 28) * 2 - 1
+    model.discriminator_loss(real, None)
+    model.generator_loss(real, None)
+    assert len(seen) == 5 and norm.num_batches_tracked.item() == 2
+    # prior batches: the D step's second decoding and the G step's last; momentum 0.1 from zero
+    expected = 0.9 * (0.1 * seen[1]) + 0.1 * seen[4]
+    assert torch.allclose(norm.running_mean, expected, atol=1e-6)

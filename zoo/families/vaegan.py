@@ -36,7 +36,7 @@ from torch import Tensor
 
 from ..engine import GANModule, loss_precision
 from ..errors import InvalidArgumentError
-from ..layers import reparameterize
+from ..layers import reparameterize, running_stats_frozen
 from ..losses import gaussian_kl
 from ..nets.dcgan import DCGANEncoder
 from ..nets.vaegan import FeatureDiscriminator
@@ -85,6 +85,13 @@ class VAEGAN(DCGANNetworks, GANModule):
         mu, logvar = self.net("E")(x, posterior=True)
         return reparameterize(mu, logvar), mu, logvar
 
+    def reconstruct(self, x: Tensor) -> Tensor:
+        """G(z), z ~ q(z | x). G's BatchNorm layers normalise the batch by its own statistics but keep it out of
+        their running statistics, which G_ema copies and samples from z ~ N(0, I) with (as mode-regularized GAN's
+        reconstructions): four of a G iteration's six G batches are reconstructions."""
+        with running_stats_frozen(self.G):
+            return self.generate(self.encode(x)[0])
+
     def gan_d_loss(self, real: Tensor, reconstructed: Tensor, generated: Tensor) -> Tensor:
         """-L_GAN: the cross-entropy of D on the three batches (two classes, or three with ``three_class``)."""
         if self.hparams.three_class:
@@ -102,7 +109,7 @@ class VAEGAN(DCGANNetworks, GANModule):
     def discriminator_loss(self, real: Tensor, labels: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
         z_p, _ = self.latents(real.shape[0])
         with torch.no_grad():  # E and G are constants of D's loss
-            reconstructed, generated = self.generate(self.encode(real)[0]), self.generate(z_p)
+            reconstructed, generated = self.reconstruct(real), self.generate(z_p)
         D = self.net("D")
         scores = [loss_precision(D(x)) for x in (real, reconstructed, generated)]
         loss = self.gan_d_loss(*scores)
@@ -116,8 +123,9 @@ class VAEGAN(DCGANNetworks, GANModule):
         h = self.hparams
         z_p, _ = self.latents(real.shape[0])
         z, mu, logvar = self.encode(real)
-        reconstructed = self.generate(z)  # the encoder's path: gradient of L_llike to E (and once to G)
-        reconstructed_dec = self.generate(z.detach())  # the decoder's path: E gets nothing through it
+        with running_stats_frozen(self.G):
+            reconstructed = self.generate(z)  # the encoder's path: gradient of L_llike to E (and once to G)
+            reconstructed_dec = self.generate(z.detach())  # the decoder's path: E gets nothing through it
         D = self.net("D")
         with torch.no_grad():
             _, target = D(real, features=True)
