@@ -12,7 +12,7 @@ from torch import nn
 
 from zoo.data.labels import balanced_subset
 from zoo.errors import InvalidArgumentError
-from zoo.families.triplegan import TripleGAN, classifier_adversarial_loss, running_stats_kept
+from zoo.families.triplegan import TripleGAN, classifier_adversarial_loss
 from zoo.nets.classifier import FashionMNISTNet
 from zoo.regularizers import R1
 
@@ -89,6 +89,20 @@ def test_discriminator_loss_by_hand_ignores_the_data_module_labels():
     assert logs["d/real_score"].item() == pytest.approx(1.0)
     assert logs["d/classifier_score"].item() == pytest.approx(-0.5)
     assert logs["d/fake_score"].item() == 0.0
+
+
+def test_unlabelled_real_pairs_take_the_classifiers_argmax_by_hand():
+    """The authors' code: the batch's first k images, labelled by C's argmax, join D's real pairs (the labelled
+    batch shrinks to keep B real pairs); the rest give C's pairs."""
+    model = stubbed(c_scale=50.0, alpha=0.3, unlabelled_real=1)
+    real = images_with_means(-1.0, 1.0)
+    # real pairs: labelled (mean 1, 0) -> 1 and (mean -1, argmax 1) -> -2; C's pair: (mean 1, 0) -> 1; G's -> 0
+    expected = (softplus(-1.0) + softplus(2.0)) / 2 + 0.3 * softplus(1.0) + 0.7 * math.log(2)
+    loss, logs = model.discriminator_loss(real, torch.tensor([0, 0]))
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+    assert logs["d/real_score"].item() == pytest.approx(-0.5) and logs["d/classifier_score"].item() == 1.0
+    with pytest.raises(InvalidArgumentError, match="must be below the batch size"):
+        stubbed(unlabelled_real=2).discriminator_loss(real, None)
 
 
 def test_reinforce_surrogate_value_and_gradient_by_hand():
@@ -173,16 +187,6 @@ def test_pseudo_labels_train_c_only_and_wait_for_pseudo_start():
     assert not torch.allclose(c_on, c_none)  # but it trains C
 
 
-def test_running_statistics_are_kept_inside_the_block():
-    bn = nn.BatchNorm1d(2)
-    x = torch.randn(8, 2) + 3
-    with running_stats_kept(bn):
-        bn(x)
-    assert torch.equal(bn.running_mean, torch.zeros(2)) and bn.momentum == 0.1
-    bn(x)
-    assert not torch.equal(bn.running_mean, torch.zeros(2))
-
-
 def test_classifier_accuracy_by_hand():
     model = stubbed()
     images = images_with_means(1.0, 2.0, -1.0, 3.0)
@@ -250,6 +254,7 @@ def test_few_step_fit_and_the_benchmark_reads_c_from_the_checkpoint(tmp_path):
     (dict(alpha=1.0), "must be in \\(0, 1\\)"),
     (dict(pseudo_weight=-0.1), "need pseudo_weight >= 0"),
     (dict(pseudo_start=-1), "pseudo_start >= 0"),
+    (dict(unlabelled_real=-1), "unlabelled_real counts"),
     (dict(img_channels=3), "set img_channels 1"),
     (dict(loss="hinge"), "loss 'ns' or 'minimax'"),
     (dict(label_smoothing=0.1), "drop label_smoothing"),

@@ -34,6 +34,11 @@ as is alpha_P = ``pseudo_weight`` 0.1). The paper's further, biased aids to C on
 regularisation of C, data augmentation) are not used. In C's pseudo-label forward pass BatchNorm normalises with
 the batch's statistics but leaves C's running statistics (those of test time) to real images.
 
+``unlabelled_real`` k (0 by default: the paper's objective) follows the authors' code (Theano, MNIST: D's real pairs
+are 1 labelled pair and 400 unlabelled images with C's argmax labels): the first k images of the data module's
+batch, labelled by C's argmax without gradient, join D's real pairs in place of k labelled ones, and the other
+B - k give C's pairs. With 100 labels and k = 0, D's only real images are those 100, which G learns to copy.
+
 C's test-split accuracy: ``test_accuracy()``; ``benchmarks/semi_supervised.py`` reads C from the run's checkpoint
 (``C.*``) and trains the same network on the same labels alone as the baseline. G is exported as usual (a
 class-conditional generator; its label accuracy is the leaderboard's).
@@ -41,16 +46,16 @@ class-conditional generator; its label accuracy is the leaderboard's).
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from ..data.labels import LabelledSubset
 from ..engine import GANModule, loss_precision
 from ..errors import InvalidArgumentError
+from ..layers import running_stats_frozen
 from ..metrics.classifier import class_accuracy
 from ..nets.classifier import FashionMNISTNet
 from ..registry import register_family
@@ -66,26 +71,12 @@ def classifier_adversarial_loss(log_probs: Tensor, sampled: Tensor, pair_scores:
     return (log_one_minus_d * log_probs.gather(1, sampled[:, None]).squeeze(1)).mean()
 
 
-@contextlib.contextmanager
-def running_stats_kept(module: nn.Module):
-    """BatchNorm layers normalise with the batch's statistics but leave their running statistics as they are
-    (momentum 0) inside the block."""
-    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.momentum = 0.0
-    try:
-        yield
-    finally:
-        for m, momentum in zip(norms, momenta):
-            m.momentum = momentum
-
-
 @register_family("triplegan")
 class TripleGAN(LabelledSubset, CGANNetworks, GANModule):
     """Args beyond the engine's: ``embed_dim`` and ``label_channels`` (CGAN's networks), ``classifier_width``
     (C's width), ``semi_supervised_labels`` and ``label_seed`` (the labelled subset), ``alpha``, ``pseudo_weight``
-    (alpha_P) and ``pseudo_start`` (G iterations without R_P)."""
+    (alpha_P), ``pseudo_start`` (G iterations without R_P) and ``unlabelled_real`` (D's real pairs drawn from the
+    unlabelled batch with C's argmax labels, the authors' code; 0: the paper's objective)."""
 
     generator_networks = ("G", "C")
     network_switches = ("g_dropout",)
@@ -94,7 +85,8 @@ class TripleGAN(LabelledSubset, CGANNetworks, GANModule):
                  class_names: list[str] | None = None, img_channels: int = 1, img_size: int = 28,
                  embed_dim: int = 10, label_channels: int = 1, classifier_width: int = 32,
                  semi_supervised_labels: int = 100, label_seed: int = 0, alpha: float = 0.5,
-                 pseudo_weight: float = 0.1, pseudo_start: int = 0, loss: str = "ns", **kwargs):
+                 pseudo_weight: float = 0.1, pseudo_start: int = 0, unlabelled_real: int = 0, loss: str = "ns",
+                 **kwargs):
         if num_classes < 2 or semi_supervised_labels < num_classes or semi_supervised_labels % num_classes:
             raise InvalidArgumentError(f"semi_supervised_labels ({semi_supervised_labels}) must be a positive multiple "
                                        f"of num_classes ({num_classes} >= 2): the same number of labels per class")
@@ -104,6 +96,9 @@ class TripleGAN(LabelledSubset, CGANNetworks, GANModule):
         if not pseudo_weight >= 0 or pseudo_start < 0:
             raise InvalidArgumentError(f"need pseudo_weight >= 0 and pseudo_start >= 0, got {pseudo_weight} and "
                                        f"{pseudo_start}")
+        if unlabelled_real < 0:
+            raise InvalidArgumentError(f"unlabelled_real counts D's real pairs taken from the unlabelled batch: it must "
+                                       f"be >= 0, got {unlabelled_real}")
         if img_channels != 1:
             raise InvalidArgumentError(f"TripleGAN's classifier (zoo.nets.classifier.FashionMNISTNet) reads 1-channel "
                                        f"images: set img_channels 1, got {img_channels}")
@@ -140,14 +135,22 @@ class TripleGAN(LabelledSubset, CGANNetworks, GANModule):
         return h.pseudo_weight > 0 and self.g_iters >= h.pseudo_start
 
     def discriminator_loss(self, real: Tensor, labels: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
-        """``labels`` (the data module's) are not read: real pairs come from the labelled subset alone."""
-        alpha = self.hparams.alpha
-        x_l, y_l = self.labelled_batch(real.shape[0])
+        """``labels`` (the data module's) are not read: real pairs come from the labelled subset, and with
+        ``unlabelled_real`` k also from the first k images of the batch, labelled by C's argmax (the rest give C's
+        pairs)."""
+        alpha, k = self.hparams.alpha, self.hparams.unlabelled_real
+        if k >= real.shape[0]:
+            raise InvalidArgumentError(f"unlabelled_real ({k}) must be below the batch size ({real.shape[0]}): the rest "
+                                       f"of the batch gives C's pairs")
+        x_l, y_l = self.labelled_batch(real.shape[0] - k)
+        x_u, x_c = real[:k], real[k:]
         z, y_g = self.latents(real.shape[0])
         with torch.no_grad():
             fake = self.generate(z, y_g)
-            y_c = self.sample_labels(self.C(real))
-        labelled_scores, classifier_scores = self.pair_scores(x_l, y_l), self.pair_scores(real, y_c)
+            y_c = self.sample_labels(self.C(x_c))
+            if k:
+                x_l, y_l = torch.cat([x_l, x_u]), torch.cat([y_l, self.C(x_u).argmax(1)])
+        labelled_scores, classifier_scores = self.pair_scores(x_l, y_l), self.pair_scores(x_c, y_c)
         fake_scores = self.pair_scores(fake, y_g)
         labelled_term = F.softplus(-labelled_scores).mean()
         classifier_term, generator_term = F.softplus(classifier_scores).mean(), F.softplus(fake_scores).mean()
@@ -177,7 +180,7 @@ class TripleGAN(LabelledSubset, CGANNetworks, GANModule):
         logs = {"loss/g_adv": g_adv.detach(), "triplegan/c_adv": c_adv.detach(), "triplegan/r_l": r_l.detach(),
                 "triplegan/labelled_accuracy": (labelled_logits.detach().argmax(1) == y_l).float().mean()}
         if self.pseudo_active:
-            with running_stats_kept(self.C):  # C's test-time statistics stay those of real images
+            with running_stats_frozen(self.C):  # C's test-time statistics stay those of real images
                 r_p = F.cross_entropy(loss_precision(C(fake.detach())), y_g)
             loss = loss + h.pseudo_weight * r_p
             logs["triplegan/r_p"] = r_p.detach()
