@@ -12,7 +12,7 @@ from torch import nn
 
 from zoo.data.labels import balanced_subset
 from zoo.errors import InvalidArgumentError
-from zoo.families.triplegan import TripleGAN, classifier_adversarial_loss
+from zoo.families.triplegan import TripleGAN, class_balance_loss, classifier_adversarial_loss
 from zoo.nets.classifier import FashionMNISTNet
 from zoo.regularizers import R1
 
@@ -140,6 +140,27 @@ def test_reinforce_surrogate_is_unbiased():
     torch.testing.assert_close(estimate, exact, atol=5e-3, rtol=0)
 
 
+def test_class_balance_by_hand_and_in_the_classifiers_loss(monkeypatch):
+    p = torch.tensor([[0.9, 0.1], [0.5, 0.5]])  # mean prediction (0.7, 0.3)
+    assert class_balance_loss(p.log()).item() == pytest.approx(-(math.log(0.7) + math.log(0.3)) / 2, rel=1e-6)
+    # a class no image is given grows the penalty without bound
+    assert class_balance_loss(torch.tensor([[0.0, -30.0], [0.0, -30.0]])).item() > 14
+
+    def loss_and_logs(weight):
+        model = stubbed(class_balance=weight)
+        monkeypatch.setattr(model, "sample_labels", lambda logits: torch.ones(len(logits), dtype=torch.long))
+        return model.generator_loss(images_with_means(1.0, 0.0), None)
+
+    # C's logits mean(x) * (1, -1): image 1 gives (sigmoid(2), sigmoid(-2)), image 2 (1/2, 1/2)
+    mean = [(torch.sigmoid(torch.tensor(2.0)).item() + 0.5) / 2]
+    mean.append(1 - mean[0])
+    expected = -(math.log(mean[0]) + math.log(mean[1])) / 2
+    (with_term, logs), (without, logs_off) = loss_and_logs(0.5), loss_and_logs(0.0)
+    assert logs["triplegan/class_balance"].item() == pytest.approx(expected, rel=1e-6)
+    assert (with_term - without).item() == pytest.approx(0.5 * expected, rel=1e-5)
+    assert "triplegan/class_balance" not in logs_off
+
+
 def test_sampled_labels_follow_the_classifier():
     model = stubbed()
     draws = model.sample_labels(torch.log(torch.tensor([[0.2, 0.8]])).expand(20_000, 2))
@@ -255,6 +276,7 @@ def test_few_step_fit_and_the_benchmark_reads_c_from_the_checkpoint(tmp_path):
     (dict(pseudo_weight=-0.1), "need pseudo_weight >= 0"),
     (dict(pseudo_start=-1), "pseudo_start >= 0"),
     (dict(unlabelled_real=-1), "unlabelled_real counts"),
+    (dict(class_balance=-0.1), "class_balance weighs"),
     (dict(img_channels=3), "set img_channels 1"),
     (dict(loss="hinge"), "loss 'ns' or 'minimax'"),
     (dict(label_smoothing=0.1), "drop label_smoothing"),
