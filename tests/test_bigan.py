@@ -5,10 +5,8 @@ import pytest
 import torch
 from conftest import quiet_trainer, random_loader
 
-import zoo
 from zoo.errors import InvalidArgumentError
 from zoo.families.bigan import BiGAN
-from zoo.metrics.encoders import fmnist_split, linear_probe, reconstruction_error
 from zoo.nets.bigan import JointDiscriminator
 from zoo.regularizers import R1, HistoricalAveraging, WeightClipping
 
@@ -117,18 +115,3 @@ def test_weight_penalties_reach_the_joint_discriminator():
     by_hand = 0.5 * count * 0.05 ** 2  # each parameter 0.05 from the mean of the two
     assert logs["reg/HistoricalAveraging"].item() == pytest.approx(by_hand, rel=1e-4)
     assert (loss - base).item() == pytest.approx(by_hand, rel=1e-4)
-
-
-@pytest.mark.parametrize("name", ["bigan-fmnist", "ali-fmnist"])
-def test_bundled_encoder_beats_a_random_one_and_matches_the_index(name):  # issue 16, row 6
-    if not zoo.list_models(name, pretrained=True):
-        pytest.skip(f"{name} is not trained yet")
-    recorded = zoo.info(name)["measurements"]
-    G = zoo.load(name)
-    probe = linear_probe(G)  # the whole train split (fit) and test split (score), as `zoo probe`
-    assert probe["accuracy"] >= probe["random_encoder_accuracy"] + 0.02
-    assert probe["accuracy"] == pytest.approx(recorded["linear_probe"]["accuracy"], abs=3e-3)
-    assert probe["random_encoder_accuracy"] == pytest.approx(recorded["linear_probe"]["random_encoder_accuracy"],
-                                                             abs=3e-3)
-    test_x, _ = fmnist_split("test")
-    assert reconstruction_error(G, test_x) == pytest.approx(recorded["reconstruction_mse"]["mse"], abs=1e-3)

@@ -19,6 +19,8 @@ from zoo.families.modereg import ModeRegularizedGAN
 from zoo.generator import Encoder
 from zoo.layers import reparameterize
 from zoo.metrics.encoders import (
+    fmnist_split,
+    linear_probe,
     logistic_regression_accuracy,
     random_encoder_like,
     reconstruction_error,
@@ -171,3 +173,18 @@ def test_zoo_probe_command(tmp_path, capsys):
     assert result["linear_probe"]["n_train"] == 200 and result["n_reconstructed"] == 100
     assert main(["probe", str(folder), "--n-train", "3"]) == 2
     assert "--n-train must be >= 10" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["bigan-fmnist", "ali-fmnist", "vaegan-fmnist"])
+def test_bundled_encoder_beats_a_random_one_and_matches_the_index(name):  # issue 16, rows 6 and 7
+    if not zoo.list_models(name, pretrained=True):
+        pytest.skip(f"{name} is not trained yet")
+    recorded = zoo.info(name)["measurements"]
+    G = zoo.load(name)
+    probe = linear_probe(G)  # the whole train split (fit) and test split (score), as `zoo probe`
+    assert probe["accuracy"] >= probe["random_encoder_accuracy"] + 0.02
+    assert probe["accuracy"] == pytest.approx(recorded["linear_probe"]["accuracy"], abs=3e-3)
+    assert probe["random_encoder_accuracy"] == pytest.approx(recorded["linear_probe"]["random_encoder_accuracy"],
+                                                             abs=3e-3)
+    test_x, _ = fmnist_split("test")
+    assert reconstruction_error(G, test_x) == pytest.approx(recorded["reconstruction_mse"]["mse"], abs=1e-3)

@@ -113,10 +113,11 @@ class TripleGAN(LabelledSubset, CGANNetworks, GANModule):
             raise InvalidArgumentError(f"need pseudo_weight >= 0 and pseudo_start >= 0, got {pseudo_weight} and "
                                        f"{pseudo_start}")
         if not class_balance >= 0:
-            raise InvalidArgumentError(f"class_balance weighs a penalty in C's loss: it must be >= 0, got {class_balance}")
+            raise InvalidArgumentError(f"class_balance weighs a penalty in C's loss: it must be >= 0, got "
+                                       f"{class_balance}")
         if unlabelled_real < 0:
-            raise InvalidArgumentError(f"unlabelled_real counts D's real pairs taken from the unlabelled batch: it must "
-                                       f"be >= 0, got {unlabelled_real}")
+            raise InvalidArgumentError(f"unlabelled_real counts D's real pairs taken from the unlabelled batch: it "
+                                       f"must be >= 0, got {unlabelled_real}")
         if img_channels != 1:
             raise InvalidArgumentError(f"TripleGAN's classifier (zoo.nets.classifier.FashionMNISTNet) reads 1-channel "
                                        f"images: set img_channels 1, got {img_channels}")
@@ -158,8 +159,8 @@ class TripleGAN(LabelledSubset, CGANNetworks, GANModule):
         pairs)."""
         alpha, k = self.hparams.alpha, self.hparams.unlabelled_real
         if k >= real.shape[0]:
-            raise InvalidArgumentError(f"unlabelled_real ({k}) must be below the batch size ({real.shape[0]}): the rest "
-                                       f"of the batch gives C's pairs")
+            raise InvalidArgumentError(f"unlabelled_real ({k}) must be below the batch size ({real.shape[0]}): the "
+                                       f"rest of the batch gives C's pairs")
         x_l, y_l = self.labelled_batch(real.shape[0] - k)
         x_u, x_c = real[:k], real[k:]
         z, y_g = self.latents(real.shape[0])
