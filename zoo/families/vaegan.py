@@ -89,7 +89,7 @@ class VAEGAN(DCGANNetworks, GANModule):
     def reconstruct(self, x: Tensor) -> Tensor:
         """G(z), z ~ q(z | x). G's BatchNorm layers normalise the batch by its own statistics but keep it out of
         their running statistics, which G_ema copies and samples from z ~ N(0, I) with (as mode-regularized GAN's
-        reconstructions): four of a G iteration's six G batches are reconstructions."""
+        reconstructions): three of the five batches G decodes per iteration (D's step and G's) are reconstructions."""
         with running_stats_frozen(self.G):
             return self.generate(self.encode(x)[0])
 
