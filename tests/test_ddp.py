@@ -99,7 +99,8 @@ def test_unsynchronised_batchnorm_statistics_of_every_trained_network_agree_acro
     averaged with G's, so every rank holds, and rank 0 exports, the same C."""
     model = {"class_path": "zoo.families.triplegan.TripleGAN",
              "init_args": {"latent_dim": 8, "width": 4, "classifier_width": 4, "semi_supervised_labels": 10,
-                           "max_g_iters": 2, "sample_every": 0}}
+                           "max_g_iters": 2, "sample_every": 0, "classifier_pretrain_steps": 3,
+                           "classifier_pairs": "expected"}}
     dump = {"class_path": "subprocess_callbacks.DumpState", "init_args": {"folder": str(tmp_path / "ranks")}}
     fit(write_config(tmp_path, model, batch_size=8, devices=2, dirpath="triple", extra_callbacks=[dump]))
     rank0, rank1 = (torch.load(tmp_path / "ranks" / f"rank{r}.pt", weights_only=True) for r in (0, 1))

@@ -1,7 +1,8 @@
 """Every shipped recipe, unchanged, through `zoo fit` on two processes (gloo), and SIGTERM on two processes.
 
 Each run is a subprocess in its own session under a timeout: a hang kills the whole process group and fails with a
-message, it never stalls CI. The recipes' only overrides are the device count and a few generator iterations.
+message, it never stalls CI. The recipes' only overrides are the device count, a few generator iterations and, where a
+recipe pre-trains a classifier before the game, a few pre-training steps.
 """
 
 import json
@@ -41,8 +42,10 @@ def zoo_fit(cwd: Path, *args: str, timeout: float = TIMEOUT, env: dict | None = 
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=[p.stem for p in RECIPES])
 def test_shipped_recipe_trains_on_two_processes_and_exits(recipe, tmp_path):
+    pretraining = ["--model.init_args.classifier_pretrain_steps", "3"] if "classifier_pretrain_steps" in \
+        recipe.read_text() else []
     code, stderr, _ = zoo_fit(tmp_path, "--config", str(recipe), "--trainer.devices", "2",
-                              "--model.init_args.max_g_iters", str(G_ITERS))
+                              "--model.init_args.max_g_iters", str(G_ITERS), *pretraining)
     assert code == 0, stderr[-3000:]
     run = tmp_path / "runs" / recipe.stem / "version_0"  # the recipes' logger names the run after the file
     checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True, map_location="cpu")

@@ -1,6 +1,8 @@
-"""TripleGAN: the three players' losses on stub networks against hand values, C's REINFORCE surrogate, R_P reaching
-C only, the labelled subset (never the data module's labels), a few-step fit read back by the benchmark."""
+"""TripleGAN: the three players' losses on stub networks against hand values, C's REINFORCE surrogate and its exact
+expectation, R_P reaching C only, C's pre-training, the labelled subset (never the data module's labels), a few-step
+fit read back by the benchmark."""
 
+import copy
 import importlib.util
 import math
 from pathlib import Path
@@ -12,7 +14,7 @@ from torch import nn
 
 from zoo.data.labels import balanced_subset
 from zoo.errors import InvalidArgumentError
-from zoo.families.triplegan import TripleGAN, class_balance_loss, classifier_adversarial_loss
+from zoo.families.triplegan import TripleGAN, class_balance_loss, classifier_adversarial_loss, classifier_expected_loss
 from zoo.nets.classifier import FashionMNISTNet
 from zoo.regularizers import R1
 
@@ -161,6 +163,80 @@ def test_class_balance_by_hand_and_in_the_classifiers_loss(monkeypatch):
     assert "triplegan/class_balance" not in logs_off
 
 
+def test_expected_classifier_pairs_in_ds_loss_by_hand():
+    """classifier_pairs "expected": C's pairs are every label of each image, weighted by C's probability."""
+    model = stubbed(alpha=0.3, classifier_pairs="expected")
+    real = images_with_means(1.0, -1.0)
+    # C's logits mean * (1, -1): p = (sigmoid(2), sigmoid(-2)) for mean 1, the reverse for mean -1;
+    # D(x, y) = mean * (1 + y): (1, 2) for mean 1, (-1, -2) for mean -1
+    p, q = torch.sigmoid(torch.tensor(2.0)).item(), torch.sigmoid(torch.tensor(-2.0)).item()
+    image_1 = p * softplus(1.0) + q * softplus(2.0)
+    image_2 = q * softplus(-1.0) + p * softplus(-2.0)
+    expected = softplus(-1.0) + 0.3 * (image_1 + image_2) / 2 + 0.7 * math.log(2)
+    loss, logs = model.discriminator_loss(real, None)
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+    assert logs["d/classifier_score"].item() == pytest.approx((p * 1 + q * 2 + q * -1 + p * -2) / 2, rel=1e-6)
+    assert model.every_label_scores(real).tolist() == [[1.0, 2.0], [-1.0, -2.0]]
+
+
+@pytest.mark.parametrize("loss", ["ns", "minimax"])
+def test_expected_classifier_loss_by_hand(loss):
+    model = stubbed(alpha=0.4, classifier_pairs="expected", loss=loss, pseudo_weight=0.0)
+    real = images_with_means(1.0, -1.0)
+    total, logs = model.generator_loss(real, None)
+    p, q = torch.sigmoid(torch.tensor(2.0)).item(), torch.sigmoid(torch.tensor(-2.0)).item()
+
+    def g(s):  # ns: -log D = softplus(-s); minimax: log(1 - D) = -softplus(s)
+        return softplus(-s) if loss == "ns" else -softplus(s)
+
+    c_adv = 0.4 * ((p * g(1.0) + q * g(2.0)) + (q * g(-1.0) + p * g(-2.0))) / 2
+    assert logs["triplegan/c_adv"].item() == pytest.approx(c_adv, rel=1e-6)
+    g_adv, r_l = 0.6 * math.log(2) * (1 if loss == "ns" else -1), softplus(-2.0)
+    assert total.item() == pytest.approx(g_adv + c_adv + r_l, rel=1e-6)
+
+
+def test_expected_classifier_gradient_favours_the_label_d_finds_more_real():
+    """Unlike REINFORCE without a baseline, which raises every sampled label's probability, the exact expectation
+    moves probability from the label whose pair D finds fake to the one it finds real; D's scores get no gradient."""
+    logits = torch.zeros(1, 3, requires_grad=True)
+    scores = torch.tensor([[3.0, 0.0, -3.0]], requires_grad=True)  # D: label 0 real, label 2 fake
+    loss = classifier_expected_loss(torch.softmax(logits, 1), scores, "ns")
+    loss.backward()
+    g = torch.tensor([softplus(-3.0), math.log(2), softplus(3.0)])
+    # d/dlogit_k of sum_y p_y g_y = p_k (g_k - sum_y p_y g_y), p uniform
+    torch.testing.assert_close(logits.grad[0], (g - g.mean()) / 3)
+    assert logits.grad[0, 0] < 0 < logits.grad[0, 2] and scores.grad is None
+
+
+def test_classifier_pretraining_fits_the_labels_once_on_a_new_run():
+    loader = balanced_loader()
+    images, labels = loader.dataset.tensors
+    index = balanced_subset(labels, 1, 10, seed=0)
+    model = TripleGAN(**{**TINY, "classifier_pretrain_steps": 30, "label_seed": 4, "lr_g": 1e-2})
+    model.set_labelled(images[index], labels[index])
+    before = torch.nn.functional.cross_entropy(model.C.train()(images[index]), labels[index]).item()
+    reference = copy.deepcopy(model.C)
+    model.C.requires_grad_(False)  # as the engine may leave it: pre-training trains it all the same, then restores
+    model.on_train_start()
+    assert not any(p.requires_grad for p in model.C.parameters())
+    # by hand: 30 Adam steps (G's lr and betas) on batches of 10 labelled examples, drawn with label_seed's generator
+    generator, opt = torch.Generator().manual_seed(4), torch.optim.Adam(reference.parameters(), 1e-2, (0.5, 0.999))
+    for _ in range(30):
+        pick = torch.randint(10, (10,), generator=generator)
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(reference(images[index][pick]), labels[index][pick]).backward()
+        opt.step()
+    for a, b in zip(model.C.state_dict().values(), reference.state_dict().values()):
+        torch.testing.assert_close(a, b)
+    after = torch.nn.functional.cross_entropy(model.C(images[index]), labels[index]).item()  # (moves BN stats)
+    assert after < 0.5 * before
+    # a resumed run (g_iters restored from its checkpoint) keeps its C
+    model.g_iters = 3
+    kept = copy.deepcopy(model.C.state_dict())
+    model.on_train_start()
+    assert all(torch.equal(kept[k], v) for k, v in model.C.state_dict().items())
+
+
 def test_sampled_labels_follow_the_classifier():
     model = stubbed()
     draws = model.sample_labels(torch.log(torch.tensor([[0.2, 0.8]])).expand(20_000, 2))
@@ -277,6 +353,8 @@ def test_few_step_fit_and_the_benchmark_reads_c_from_the_checkpoint(tmp_path):
     (dict(pseudo_start=-1), "pseudo_start >= 0"),
     (dict(unlabelled_real=-1), "unlabelled_real counts"),
     (dict(class_balance=-0.1), "class_balance weighs"),
+    (dict(classifier_pairs="argmax"), "classifier_pairs must be"),
+    (dict(classifier_pretrain_steps=-1), "classifier_pretrain_steps counts"),
     (dict(img_channels=3), "set img_channels 1"),
     (dict(loss="hinge"), "loss 'ns' or 'minimax'"),
     (dict(label_smoothing=0.1), "drop label_smoothing"),

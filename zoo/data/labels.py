@@ -4,7 +4,8 @@ families (Improved GAN's K+1 classifier, TripleGAN) draw their labelled batches 
 from __future__ import annotations
 
 import torch
-from torch import Tensor
+import torch.nn.functional as F
+from torch import Tensor, nn
 
 from ..errors import InvalidArgumentError
 
@@ -75,3 +76,19 @@ class LabelledSubset:
         images, labels = self.labelled
         index = torch.randint(len(labels), (n * world,), device=labels.device)[rank * n:(rank + 1) * n]
         return images[index], labels[index]
+
+    def pretrain_on_labelled(self, net: nn.Module, steps: int, batch_size: int, lr: float,
+                             betas: tuple[float, float] = (0.9, 0.999), seed: int = 0) -> None:
+        """Train ``net`` (a classifier of the images) with cross-entropy on the labelled examples: ``steps`` Adam
+        steps on batches of ``batch_size`` drawn with replacement by a generator seeded with ``seed`` alone, so every
+        process and every rerun draws the same batches. ``net`` must be in train mode with trainable parameters."""
+        images, labels = self.labelled
+        generator = torch.Generator().manual_seed(seed)
+        optimizer = torch.optim.Adam(net.parameters(), lr=lr, betas=betas)
+        with torch.enable_grad():
+            for _ in range(steps):
+                index = torch.randint(len(labels), (batch_size,), generator=generator).to(labels.device)
+                loss = F.cross_entropy(net(images[index]), labels[index])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()

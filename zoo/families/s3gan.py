@@ -139,17 +139,8 @@ class S3GAN(LabelledSubset, BigGAN):
     def pretrain_classifier(self) -> None:
         """Train C on the labelled subset (cross-entropy, Adam), seeded by ``label_seed`` alone, then freeze it."""
         h = self.hparams
-        images, labels = self.labelled
-        generator = torch.Generator().manual_seed(h.label_seed)
         C = self.C.train().requires_grad_(True)
-        optimizer = torch.optim.Adam(C.parameters(), lr=h.classifier_lr)
-        with torch.enable_grad():
-            for _ in range(h.classifier_steps):
-                index = torch.randint(len(labels), (h.classifier_batch_size,), generator=generator).to(labels.device)
-                loss = F.cross_entropy(C(images[index]), labels[index])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+        self.pretrain_on_labelled(C, h.classifier_steps, h.classifier_batch_size, h.classifier_lr, seed=h.label_seed)
         C.requires_grad_(False).eval()
         self.classifier_trained.fill_(True)
 

@@ -45,6 +45,21 @@ entropy term and pre-train C, which this file does not): with ``unlabelled_real`
 real pairs, which reward C's own labels back through its adversarial term, and without the term C collapsed onto
 four classes (test accuracy 0.31, see the recipe).
 
+``classifier_pairs`` "expected" (the authors' code's "integrate" objective; "sampled" by default) replaces the one
+sampled label per image by every label weighted by C's probability: D's term for C's pairs is
+mean_x sum_y sg(p_c(y | x)) softplus(D(x, y)), and C's adversarial term the exact expectation
+mean_x sum_y p_c(y | x) g(D(x, y)), with D's scores as constants and g = softplus(-s) = -log D (``loss: ns``, C
+fools D, the authors' form) or -softplus(s) = log(1 - D) (``minimax``, the paper's). No estimator: the gradient
+moves probability towards the labels whose pairs D finds more real than C's average one and away from the others,
+where REINFORCE without a baseline raises every sampled label's. It costs D passes over every (image, label) pair:
+K times C's images.
+
+``classifier_pretrain_steps`` N (0 by default) trains C on the labelled subset alone before the game, as the authors
+do (their 30 epochs also carry entropy and class-balance terms, which this pre-training does not): N Adam steps of
+cross-entropy (G's learning rate and betas, batches of ``semi_supervised_labels`` drawn with replacement, seeded by
+``label_seed``) at the start of a new run, not of a resumed one. C then labels D's real pairs
+(``unlabelled_real``) well from the first step instead of at random.
+
 C's test-split accuracy: ``test_accuracy()``; ``benchmarks/semi_supervised.py`` reads C from the run's checkpoint
 (``C.*``) and trains the same network on the same labels alone as the baseline. G is exported as usual (a
 class-conditional generator; its label accuracy is the leaderboard's).
@@ -78,6 +93,15 @@ def classifier_adversarial_loss(log_probs: Tensor, sampled: Tensor, pair_scores:
     return (log_one_minus_d * log_probs.gather(1, sampled[:, None]).squeeze(1)).mean()
 
 
+def classifier_expected_loss(probs: Tensor, label_scores: Tensor, loss: str = "ns") -> Tensor:
+    """C's adversarial term summed over every label: mean_x sum_y p_c(y | x) g(D(x, y)), with g = softplus(-s)
+    (``ns``: -log D, C fools D) or -softplus(s) (``minimax``: log(1 - D)). ``probs``: C's probabilities [N, K];
+    ``label_scores``: D's logits of (x, y) for every label y [N, K], constants here (C's loss never trains D)."""
+    scores = label_scores.detach().float()
+    g = F.softplus(-scores) if loss == "ns" else -F.softplus(scores)
+    return (probs.float() * g).sum(1).mean()
+
+
 def class_balance_loss(log_probs: Tensor) -> Tensor:
     """The cross-entropy of the batch's mean prediction against uniform class targets, -1/K sum_k log mean_i
     p_c(k | x_i) (the authors' code's "average" term): it grows without bound as C stops predicting a class
@@ -91,8 +115,10 @@ class TripleGAN(LabelledSubset, CGANNetworks, GANModule):
     """Args beyond the engine's: ``embed_dim`` and ``label_channels`` (CGAN's networks), ``classifier_width``
     (C's width), ``semi_supervised_labels`` and ``label_seed`` (the labelled subset), ``alpha``, ``pseudo_weight``
     (alpha_P), ``pseudo_start`` (G iterations without R_P), ``unlabelled_real`` (D's real pairs drawn from the
-    unlabelled batch with C's argmax labels, the authors' code; 0: the paper's objective) and ``class_balance``
-    (the weight of ``class_balance_loss`` in C's loss, the authors' code; 0: off)."""
+    unlabelled batch with C's argmax labels, the authors' code; 0: the paper's objective), ``class_balance``
+    (the weight of ``class_balance_loss`` in C's loss, the authors' code; 0: off), ``classifier_pairs``
+    ("sampled": one label per image and REINFORCE; "expected": every label, weighted by C) and
+    ``classifier_pretrain_steps`` (C's steps on the labels alone before the game; 0: none)."""
 
     generator_networks = ("G", "C")
     network_switches = ("g_dropout",)
@@ -102,7 +128,8 @@ class TripleGAN(LabelledSubset, CGANNetworks, GANModule):
                  embed_dim: int = 10, label_channels: int = 1, classifier_width: int = 32,
                  semi_supervised_labels: int = 100, label_seed: int = 0, alpha: float = 0.5,
                  pseudo_weight: float = 0.1, pseudo_start: int = 0, unlabelled_real: int = 0,
-                 class_balance: float = 0.0, loss: str = "ns", **kwargs):
+                 class_balance: float = 0.0, classifier_pairs: str = "sampled", classifier_pretrain_steps: int = 0,
+                 loss: str = "ns", **kwargs):
         if num_classes < 2 or semi_supervised_labels < num_classes or semi_supervised_labels % num_classes:
             raise InvalidArgumentError(f"semi_supervised_labels ({semi_supervised_labels}) must be a positive multiple "
                                        f"of num_classes ({num_classes} >= 2): the same number of labels per class")
@@ -118,6 +145,12 @@ class TripleGAN(LabelledSubset, CGANNetworks, GANModule):
         if unlabelled_real < 0:
             raise InvalidArgumentError(f"unlabelled_real counts D's real pairs taken from the unlabelled batch: it "
                                        f"must be >= 0, got {unlabelled_real}")
+        if classifier_pairs not in ("sampled", "expected"):
+            raise InvalidArgumentError(f"classifier_pairs must be 'sampled' (one label per image, REINFORCE) or "
+                                       f"'expected' (every label, weighted by C), got {classifier_pairs!r}")
+        if classifier_pretrain_steps < 0:
+            raise InvalidArgumentError(f"classifier_pretrain_steps counts C's steps on the labels before the game: "
+                                       f"it must be >= 0, got {classifier_pretrain_steps}")
         if img_channels != 1:
             raise InvalidArgumentError(f"TripleGAN's classifier (zoo.nets.classifier.FashionMNISTNet) reads 1-channel "
                                        f"images: set img_channels 1, got {img_channels}")
@@ -140,9 +173,35 @@ class TripleGAN(LabelledSubset, CGANNetworks, GANModule):
         return (f"{super().summary()}\nC      {type(self.C).__name__:<22} {count:>7} params  (the classifier, trained "
                 f"in G's optimizer step)")
 
+    def on_train_start(self) -> None:
+        super().on_train_start()  # picks the labelled subset
+        h = self.hparams
+        if h.classifier_pretrain_steps and self.g_iters == 0:  # a new run; a resumed one restored C
+            self.pretrain_classifier()
+
+    def pretrain_classifier(self) -> None:
+        """``classifier_pretrain_steps`` Adam steps of C on the labelled subset alone (G's lr and betas), then the
+        same C on every process (rank 0's)."""
+        h = self.hparams
+        trainable = [p.requires_grad for p in self.C.parameters()]
+        C = self.C.train().requires_grad_(True)
+        self.pretrain_on_labelled(C, h.classifier_pretrain_steps, h.semi_supervised_labels, h.lr_g,
+                                  tuple(h.betas_g), seed=h.label_seed)
+        for p, flag in zip(C.parameters(), trainable):
+            p.requires_grad_(flag)
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            for tensor in C.state_dict().values():
+                torch.distributed.broadcast(tensor, 0)
+
     # ------------------------------------------------------------------ the three players' losses
     def pair_scores(self, x: Tensor, y: Tensor) -> Tensor:
         return loss_precision(self.discriminate(x, y))
+
+    def every_label_scores(self, x: Tensor) -> Tensor:
+        """D's logits of (x, y) for every image and every label y: [N, K]."""
+        k = self.hparams.num_classes
+        labels = torch.arange(k, device=x.device).repeat(len(x))
+        return self.pair_scores(x.repeat_interleave(k, 0), labels).view(len(x), k)
 
     def sample_labels(self, logits: Tensor) -> Tensor:
         """y_c ~ p_c(y | x) = softmax(C's logits), one draw per image."""
@@ -164,18 +223,27 @@ class TripleGAN(LabelledSubset, CGANNetworks, GANModule):
         x_l, y_l = self.labelled_batch(real.shape[0] - k)
         x_u, x_c = real[:k], real[k:]
         z, y_g = self.latents(real.shape[0])
+        expected = self.hparams.classifier_pairs == "expected"
         with torch.no_grad():
             fake = self.generate(z, y_g)
-            y_c = self.sample_labels(self.C(x_c))
+            c_logits = self.C(x_c)
+            y_c = None if expected else self.sample_labels(c_logits)
             if k:
                 x_l, y_l = torch.cat([x_l, x_u]), torch.cat([y_l, self.C(x_u).argmax(1)])
-        labelled_scores, classifier_scores = self.pair_scores(x_l, y_l), self.pair_scores(x_c, y_c)
-        fake_scores = self.pair_scores(fake, y_g)
-        labelled_term = F.softplus(-labelled_scores).mean()
-        classifier_term, generator_term = F.softplus(classifier_scores).mean(), F.softplus(fake_scores).mean()
+        labelled_scores, fake_scores = self.pair_scores(x_l, y_l), self.pair_scores(fake, y_g)
+        if expected:  # every label of each image, weighted by C's probability of it
+            weights = F.softmax(c_logits.float(), 1)
+            classifier_scores = self.every_label_scores(x_c)
+            classifier_term = (weights * F.softplus(classifier_scores)).sum(1).mean()
+            mean_classifier_score = (weights * classifier_scores.detach()).sum(1).mean()
+        else:
+            classifier_scores = self.pair_scores(x_c, y_c)
+            classifier_term = F.softplus(classifier_scores).mean()
+            mean_classifier_score = classifier_scores.detach().mean()
+        labelled_term, generator_term = F.softplus(-labelled_scores).mean(), F.softplus(fake_scores).mean()
         loss = labelled_term + alpha * classifier_term + (1 - alpha) * generator_term
         logs = {"loss/d_adv": loss.detach(), "d/real_score": labelled_scores.detach().mean(),
-                "d/classifier_score": classifier_scores.detach().mean(), "d/fake_score": fake_scores.detach().mean()}
+                "d/classifier_score": mean_classifier_score, "d/fake_score": fake_scores.detach().mean()}
         return self.discriminator_penalties(loss, logs, x_l, fake, y_l)  # weight penalties only (see __init__)
 
     def generator_loss(self, real: Tensor, labels: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
@@ -187,10 +255,15 @@ class TripleGAN(LabelledSubset, CGANNetworks, GANModule):
         g_adv = (1 - h.alpha) * self.loss.g_loss(self.pair_scores(fake, y_g))
 
         log_probs = F.log_softmax(loss_precision(C(real)), 1)
-        y_c = self.sample_labels(log_probs)
-        with torch.no_grad():  # D is frozen; only its value enters C's surrogate
-            classifier_scores = self.pair_scores(real, y_c)
-        c_adv = h.alpha * classifier_adversarial_loss(log_probs, y_c, classifier_scores)
+        if h.classifier_pairs == "expected":
+            with torch.no_grad():  # D is frozen; only its values enter C's term
+                every_label_scores = self.every_label_scores(real)
+            c_adv = h.alpha * classifier_expected_loss(log_probs.exp(), every_label_scores, self.loss.name)
+        else:
+            y_c = self.sample_labels(log_probs)
+            with torch.no_grad():  # D is frozen; only its value enters C's surrogate
+                classifier_scores = self.pair_scores(real, y_c)
+            c_adv = h.alpha * classifier_adversarial_loss(log_probs, y_c, classifier_scores)
 
         x_l, y_l = self.labelled_batch(real.shape[0])
         labelled_logits = loss_precision(C(x_l))
