@@ -195,6 +195,15 @@ def test_expected_classifier_loss_by_hand(loss):
     assert total.item() == pytest.approx(g_adv + c_adv + r_l, rel=1e-6)
 
 
+def test_classifiers_term_covers_only_the_images_that_give_its_pairs():
+    """With unlabelled_real k, the batch's first k images are D's real pairs: C's adversarial term, like D's term for
+    C's pairs, covers the other B - k."""
+    model = stubbed(alpha=0.4, classifier_pairs="expected", unlabelled_real=1, pseudo_weight=0.0)
+    _, logs = model.generator_loss(images_with_means(1.0, -1.0), None)
+    p, q = torch.sigmoid(torch.tensor(2.0)).item(), torch.sigmoid(torch.tensor(-2.0)).item()
+    assert logs["triplegan/c_adv"].item() == pytest.approx(0.4 * (q * softplus(1.0) + p * softplus(2.0)), rel=1e-6)
+
+
 def test_expected_classifier_gradient_favours_the_label_d_finds_more_real():
     """Unlike REINFORCE without a baseline, which raises every sampled label's probability, the exact expectation
     moves probability from the label whose pair D finds fake to the one it finds real; D's scores get no gradient."""

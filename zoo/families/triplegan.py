@@ -21,7 +21,8 @@ settings, while the engine freezes D):
   never read; y_c sampled from C (without gradient).
 - G minimises (1 - alpha) times the adversarial G loss of D(G(z, y), y): non-saturating softplus(-s) with
   ``loss: ns`` (default; the paper writes the saturating log(1 - D), ``loss: minimax``).
-- C minimises alpha mean(sg(log(1 - D(x_u, y_c))) log p_c(y_c | x_u)) + R_L + alpha_P R_P, sg = stop-gradient.
+- C minimises alpha mean(sg(log(1 - D(x_u, y_c))) log p_c(y_c | x_u)) + R_L + alpha_P R_P, sg = stop-gradient,
+  over the images that give C's pairs in D's step (the whole batch unless ``unlabelled_real``).
   The first term is the score-function (REINFORCE) estimator of the gradient of C's adversarial term through the
   discrete sampled label: grad E_{y~p_c}[f(y)] = E[f(y) grad log p_c(y)], one sample y_c per image, no baseline.
   Since f = log(1 - D) < 0, every sampled label gains probability, in proportion to how real D finds its pair.
@@ -255,15 +256,17 @@ class TripleGAN(LabelledSubset, CGANNetworks, GANModule):
         g_adv = (1 - h.alpha) * self.loss.g_loss(self.pair_scores(fake, y_g))
 
         log_probs = F.log_softmax(loss_precision(C(real)), 1)
+        k = h.unlabelled_real  # C's pairs are the batch's last B - k images, as in D's step
+        x_c, c_log_probs = real[k:], log_probs[k:]
         if h.classifier_pairs == "expected":
             with torch.no_grad():  # D is frozen; only its values enter C's term
-                every_label_scores = self.every_label_scores(real)
-            c_adv = h.alpha * classifier_expected_loss(log_probs.exp(), every_label_scores, self.loss.name)
+                every_label_scores = self.every_label_scores(x_c)
+            c_adv = h.alpha * classifier_expected_loss(c_log_probs.exp(), every_label_scores, self.loss.name)
         else:
-            y_c = self.sample_labels(log_probs)
+            y_c = self.sample_labels(c_log_probs)
             with torch.no_grad():  # D is frozen; only its value enters C's surrogate
-                classifier_scores = self.pair_scores(real, y_c)
-            c_adv = h.alpha * classifier_adversarial_loss(log_probs, y_c, classifier_scores)
+                classifier_scores = self.pair_scores(x_c, y_c)
+            c_adv = h.alpha * classifier_adversarial_loss(c_log_probs, y_c, classifier_scores)
 
         x_l, y_l = self.labelled_batch(real.shape[0])
         labelled_logits = loss_precision(C(x_l))
