@@ -53,7 +53,9 @@ mean_x sum_y p_c(y | x) g(D(x, y)), with D's scores as constants and g = softplu
 fools D, the authors' form) or -softplus(s) = log(1 - D) (``minimax``, the paper's). No estimator: the gradient
 moves probability towards the labels whose pairs D finds more real than C's average one and away from the others,
 where REINFORCE without a baseline raises every sampled label's. It costs D passes over every (image, label) pair:
-K times C's images.
+K times C's images. With ``unlabelled_real`` it is a trap (the recipe's fourth run: C fell to 0.048 on the test
+split): D's real pairs then carry C's own argmax labels, so the exact gradient follows D to whatever labelling of the
+unlabelled images the two agree on.
 
 ``classifier_pretrain_steps`` N (0 by default) trains C on the labelled subset alone before the game, as the authors
 do (their 30 epochs also carry entropy and class-balance terms, which this pre-training does not): N Adam steps of
