@@ -107,6 +107,18 @@ def test_unlabelled_real_pairs_take_the_classifiers_argmax_by_hand():
         stubbed(unlabelled_real=2).discriminator_loss(real, None)
 
 
+def test_pretrained_labeller_labels_ds_unlabelled_real_pairs_by_hand():
+    """real_pair_labeller 'pretrained': C's frozen pre-trained copy, not C, labels D's unlabelled real pairs."""
+    model = stubbed(c_scale=50.0, alpha=0.3, unlabelled_real=1, classifier_pretrain_steps=1,
+                    real_pair_labeller="pretrained")
+    model.C_pretrained = MeanLinearC(-50.0)  # the opposite of C: argmax 0 for mean -1
+    real = images_with_means(-1.0, 1.0)
+    # real pairs: labelled (mean 1, 0) -> 1 and (mean -1, 0) -> -1; C's pair: (mean 1, 0) -> 1; G's -> 0
+    expected = (softplus(-1.0) + softplus(1.0)) / 2 + 0.3 * softplus(1.0) + 0.7 * math.log(2)
+    loss, _ = model.discriminator_loss(real, None)
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+
+
 def test_reinforce_surrogate_value_and_gradient_by_hand():
     logits = torch.tensor([[1.0, -1.0], [0.0, 0.0]], requires_grad=True)
     sampled, scores = torch.tensor([1, 0]), torch.tensor([2.0, -1.0], requires_grad=True)
@@ -246,6 +258,35 @@ def test_classifier_pretraining_fits_the_labels_once_on_a_new_run():
     assert all(torch.equal(kept[k], v) for k, v in model.C.state_dict().items())
 
 
+def test_pretrained_labeller_is_c_after_pretraining_frozen_in_eval_mode(tmp_path):
+    loader = balanced_loader()
+    images, labels = loader.dataset.tensors
+    index = balanced_subset(labels, 1, 10, seed=0)
+    model = TripleGAN(**{**TINY, "classifier_pretrain_steps": 5, "unlabelled_real": 2,
+                         "real_pair_labeller": "pretrained"})
+    model.set_labelled(images[index], labels[index])
+    model.on_train_start()
+    pretrained = copy.deepcopy(model.C.state_dict())
+    assert all(torch.equal(pretrained[k], v) for k, v in model.C_pretrained.state_dict().items())
+    assert not any(p.requires_grad for p in model.C_pretrained.parameters())
+    model.train()  # as Lightning does to the whole module: the labeller must still use its running statistics
+    with torch.no_grad():
+        for p in model.C.parameters():  # C moves on in the game; the labeller keeps C as pre-trained
+            p.add_(1.0)
+        labels_now = model.real_pair_labels(images[:8])
+    assert all(torch.equal(pretrained[k], v) for k, v in model.C_pretrained.state_dict().items())  # no BN update
+    reference = FashionMNISTNet(4, 10).eval()
+    reference.load_state_dict(pretrained)
+    assert torch.equal(labels_now, reference(images[:8]).argmax(1))
+    # the checkpoint keeps it: a new module loads it back
+    path = tmp_path / "state.pt"
+    torch.save(model.state_dict(), path)
+    restored = TripleGAN(**{**TINY, "classifier_pretrain_steps": 5, "unlabelled_real": 2,
+                            "real_pair_labeller": "pretrained"})
+    restored.load_state_dict(torch.load(path, weights_only=True))
+    assert all(torch.equal(pretrained[k], v) for k, v in restored.C_pretrained.state_dict().items())
+
+
 def test_sampled_labels_follow_the_classifier():
     model = stubbed()
     draws = model.sample_labels(torch.log(torch.tensor([[0.2, 0.8]])).expand(20_000, 2))
@@ -364,6 +405,9 @@ def test_few_step_fit_and_the_benchmark_reads_c_from_the_checkpoint(tmp_path):
     (dict(class_balance=-0.1), "class_balance weighs"),
     (dict(classifier_pairs="argmax"), "classifier_pairs must be"),
     (dict(classifier_pretrain_steps=-1), "classifier_pretrain_steps counts"),
+    (dict(real_pair_labeller="fixed"), "real_pair_labeller must be"),
+    (dict(real_pair_labeller="pretrained", unlabelled_real=8), "set unlabelled_real and classifier_pretrain_steps"),
+    (dict(real_pair_labeller="pretrained", classifier_pretrain_steps=5), "set unlabelled_real and"),
     (dict(img_channels=3), "set img_channels 1"),
     (dict(loss="hinge"), "loss 'ns' or 'minimax'"),
     (dict(label_smoothing=0.1), "drop label_smoothing"),
