@@ -83,13 +83,12 @@ def load_classifier(checkpoint: Path) -> tuple[nn.Module, dict, int]:
     return net.eval(), hparams, state.get("gan_counters", {}).get("g_iters", 0)
 
 
-def accuracy(net: nn.Module, images: Tensor, labels: Tensor, batch_size: int = 1000) -> float:
-    """Top-1 accuracy of ``net``'s logits, in eval mode and without gradients."""
-    from zoo.metrics.classifier import accuracy as top1
+def accuracy(net: nn.Module, images: Tensor, labels: Tensor, num_classes: int, batch_size: int = 1000) -> dict:
+    """Top-1 accuracy of ``net``'s logits, in eval mode and without gradients: {"accuracy", "per_class", "n"}."""
+    from zoo.metrics.classifier import class_accuracy
 
-    net.eval()
     with torch.no_grad():
-        return top1(net, images, labels, batch_size)
+        return class_accuracy(net, images, labels, num_classes, batch_size)
 
 
 def train_baseline(hparams: dict, images: Tensor, labels: Tensor, steps: int, seed: int = 0) -> nn.Module:
@@ -135,27 +134,29 @@ def main(argv: list[str] | None = None) -> int:
     test_images, test_labels = load_fashion_mnist("test")
     test_images = to_model_range(test_images)
     spec = CLASSIFIERS[family_of(hparams)]
-    rows = [(spec["name"], accuracy(net, test_images, test_labels), f"{g_iters} G iterations")]
+    classes = hparams[spec["classes"]]
+    rows = [(spec["name"], accuracy(net, test_images, test_labels, classes), f"{g_iters} G iterations")]
     if args.baseline_steps:
         train_images, train_labels = load_fashion_mnist("train")
         x, y = labelled_subset(hparams, to_model_range(train_images), train_labels)
         start = time.perf_counter()
         baseline = train_baseline(hparams, x, y, args.baseline_steps, args.seed)
-        rows.append((f"same network, {len(y)} labels only", accuracy(baseline, test_images, test_labels),
+        rows.append((f"same network, {len(y)} labels only", accuracy(baseline, test_images, test_labels, classes),
                      f"{args.baseline_steps} Adam steps, {time.perf_counter() - start:.0f} s"))
-    labels, classes = hparams["semi_supervised_labels"], hparams[spec["classes"]]
+    labels = hparams["semi_supervised_labels"]
     print(f"labels: {labels} ({labels // classes} per class, seed {hparams['label_seed']}); test split: "
           f"{len(test_labels)} images; checkpoint: {checkpoint}")
     print("| classifier | test accuracy | training |\n|---|---|---|")
     for name, acc, note in rows:
-        print(f"| {name} | {acc:.4f} | {note} |")
+        print(f"| {name} | {acc['accuracy']:.4f} | {note} |")
     if args.out:
         from zoo.serialization import atomic_write_bytes
 
         record = {"checkpoint": str(checkpoint), "family": family_of(hparams), "labels": labels,
                   "label_seed": hparams["label_seed"], "test_images": len(test_labels),
                   "baseline_steps": args.baseline_steps, "baseline_seed": args.seed,
-                  "results": [{"classifier": n, "test_accuracy": round(a, 4), "training": t} for n, a, t in rows]}
+                  "results": [{"classifier": n, "test_accuracy": round(a["accuracy"], 4),
+                              "per_class": [round(c, 4) for c in a["per_class"]], "training": t} for n, a, t in rows]}
         atomic_write_bytes(args.out, (json.dumps(record, indent=2) + "\n").encode())
     return 0
 

@@ -113,21 +113,26 @@ def test_trains_through_the_engine_and_the_benchmark_reads_its_checkpoint(tmp_pa
 
 def test_accuracy_on_a_known_case():
     class FirstPixel(nn.Module):  # predicts the class written in the first pixel
+        def __init__(self):
+            super().__init__()
+            self.unused = nn.Parameter(torch.zeros(()))  # gives the net a device
+
         def forward(self, x):
             return nn.functional.one_hot(x[:, 0, 0, 0].long(), 3).float()
 
     images = torch.zeros(4, 1, 2, 2)
     images[:, 0, 0, 0] = torch.tensor([0.0, 1.0, 2.0, 2.0])
-    assert bench.accuracy(FirstPixel(), images, torch.tensor([0, 1, 2, 0]), batch_size=3) == 0.75
+    result = bench.accuracy(FirstPixel(), images, torch.tensor([0, 1, 2, 0]), 3, batch_size=3)  # predicts 0, 1, 2, 2
+    assert result["accuracy"] == 0.75 and result["per_class"] == [0.5, 1.0, 1.0]
 
 
 def test_baseline_learns_its_labels():
     hparams = {**TINY, "img_channels": 1, "img_size": 28, "minibatch_kernel_dim": 5, "semi_supervised_labels": 20,
                "label_seed": 0, "lr_d": 1e-2, "betas_d": [0.5, 0.999]}
     images, labels = balanced_loader(20).dataset.tensors
-    untrained = bench.accuracy(bench.network_from_hparams(hparams), images, labels)
+    untrained = bench.accuracy(bench.network_from_hparams(hparams), images, labels, 10)["accuracy"]
     net = bench.train_baseline(hparams, images, labels, steps=40)
-    assert untrained < 0.5 and bench.accuracy(net, images, labels) == 1.0  # 20 random images, memorised
+    assert untrained < 0.5 and bench.accuracy(net, images, labels, 10)["accuracy"] == 1.0  # 20 images, memorised
 
 
 def test_benchmark_without_a_checkpoint_says_so(tmp_path, capsys):

@@ -69,7 +69,8 @@ unlabelled real pairs (``unlabelled_real``) by the argmax of a frozen copy of C 
 (``C_pretrained``, in eval mode), so C's adversarial term cannot move the labels D takes for real: with C's own
 labels there, C drifted from its pre-trained ~0.72 to 0.549 and 0.048 on the test split (the recipe's fifth and
 fourth runs). The labels are then as right as the labels-only network's (S2GAN's inferred labels, with C's
-pre-training as the inferring classifier).
+pre-training as the inferring classifier). The recipe does this (its sixth run, ``triplegan-fmnist``): C ended at
+0.727 on the test split against the labels-only network's 0.717, and G at FID 4.04, KL 0.038, label accuracy 0.897.
 
 C's test-split accuracy: ``test_accuracy()``; ``benchmarks/semi_supervised.py`` reads C from the run's checkpoint
 (``C.*``) and trains the same network on the same labels alone as the baseline. G is exported as usual (a
